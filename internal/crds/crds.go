@@ -1,0 +1,155 @@
+// Package crds holds gpuplane's CustomResourceDefinitions, embedded in the
+// provider binary so that a dataplane installs exactly the schema its
+// provider version understands, and Go types for their specs.
+package crds
+
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+	"sort"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/yaml"
+)
+
+// Group and Version of every gpuplane kind.
+const (
+	Group   = "tenancy.gpuplane.dev"
+	Version = "v1alpha1"
+)
+
+// Resources of the gpuplane kinds.
+var (
+	Dataplanes        = schema.GroupVersionResource{Group: Group, Version: Version, Resource: "dataplanes"}
+	Computes          = schema.GroupVersionResource{Group: Group, Version: Version, Resource: "computes"}
+	Tenants           = schema.GroupVersionResource{Group: Group, Version: Version, Resource: "tenants"}
+	Projects          = schema.GroupVersionResource{Group: Group, Version: Version, Resource: "projects"}
+	TenantMemberships = schema.GroupVersionResource{Group: Group, Version: Version, Resource: "tenantmemberships"}
+)
+
+// CustomResourceDefinitions is the resource of CRDs themselves.
+var CustomResourceDefinitions = schema.GroupVersionResource{
+	Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions",
+}
+
+//go:embed manifests/*.yaml
+var manifests embed.FS
+
+// All returns the CRDs, sorted by name, as objects ready for server-side apply.
+func All() ([]*unstructured.Unstructured, error) {
+	names, err := fs.Glob(manifests, "manifests/*.yaml")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	out := make([]*unstructured.Unstructured, 0, len(names))
+	for _, n := range names {
+		b, err := manifests.ReadFile(n)
+		if err != nil {
+			return nil, err
+		}
+		var obj map[string]any
+		if err := yaml.Unmarshal(b, &obj); err != nil {
+			return nil, fmt.Errorf("%s: %w", n, err)
+		}
+		out = append(out, &unstructured.Unstructured{Object: obj})
+	}
+	return out, nil
+}
+
+// GPUFamily is one entry of a dataplane's catalog.
+type GPUFamily struct {
+	ResourceName string            `json:"resourceName,omitempty"`
+	DeviceClass  string            `json:"deviceClass,omitempty"`
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+}
+
+// DataplaneSpec is the spec of a Dataplane.
+type DataplaneSpec struct {
+	GPUFamilies map[string]GPUFamily `json:"gpuFamilies,omitempty"`
+}
+
+// Toleration mirrors the parts of a core/v1 Toleration a compute carries.
+type Toleration struct {
+	Key      string `json:"key,omitempty"`
+	Operator string `json:"operator,omitempty"`
+	Value    string `json:"value,omitempty"`
+	Effect   string `json:"effect,omitempty"`
+}
+
+// ComputeSpec is the spec of a Compute.
+type ComputeSpec struct {
+	Dataplane    string            `json:"dataplane"`
+	DisplayName  string            `json:"displayName,omitempty"`
+	GPUFamily    string            `json:"gpuFamily,omitempty"`
+	NodeSelector map[string]string `json:"nodeSelector"`
+	Tolerations  []Toleration      `json:"tolerations,omitempty"`
+}
+
+// GPUQuota is a per-family quota: limits (total at once) and requests
+// (largest single workload). The key "Default" covers unlisted families.
+type GPUQuota struct {
+	Limits   map[string]int64 `json:"limits,omitempty"`
+	Requests map[string]int64 `json:"requests,omitempty"`
+}
+
+// TenantSpec is the spec of a Tenant.
+type TenantSpec struct {
+	Dataplane      string            `json:"dataplane"`
+	Namespace      string            `json:"namespace"`
+	DisplayName    string            `json:"displayName,omitempty"`
+	AdminGroups    []string          `json:"adminGroups,omitempty"`
+	Computes       []string          `json:"computes,omitempty"`
+	GPUQuota       GPUQuota          `json:"gpuQuota"`
+	Overcommit     bool              `json:"overcommit"`
+	DeletionPolicy string            `json:"deletionPolicy,omitempty"`
+	Labels         map[string]string `json:"labels,omitempty"`
+}
+
+// RoleMapping maps the project roles to groups.
+type RoleMapping struct {
+	Viewer []string `json:"viewer,omitempty"`
+	Editor []string `json:"editor,omitempty"`
+	Admin  []string `json:"admin,omitempty"`
+}
+
+// ProjectSpec is the spec of a Project. The object lives in the project's
+// namespace, so the namespace is its metadata.namespace.
+type ProjectSpec struct {
+	Tenant      string            `json:"tenant"`
+	Project     string            `json:"project"`
+	Compute     string            `json:"compute,omitempty"`
+	RoleMapping RoleMapping       `json:"roleMapping"`
+	GPUQuota    GPUQuota          `json:"gpuQuota"`
+	Labels      map[string]string `json:"labels,omitempty"`
+}
+
+// SpecOf decodes the spec of obj into out.
+func SpecOf(obj *unstructured.Unstructured, out any) error {
+	spec, _, err := unstructured.NestedMap(obj.Object, "spec")
+	if err != nil {
+		return err
+	}
+	return runtime.DefaultUnstructuredConverter.FromUnstructured(spec, out)
+}
+
+// New returns an object of the given kind with name, namespace, labels and
+// spec (a pointer to a spec struct) set.
+func New(kind, namespace, name string, labels map[string]string, spec any) (*unstructured.Unstructured, error) {
+	s, err := runtime.DefaultUnstructuredConverter.ToUnstructured(spec)
+	if err != nil {
+		return nil, err
+	}
+	obj := &unstructured.Unstructured{Object: map[string]any{"spec": s}}
+	obj.SetAPIVersion(Group + "/" + Version)
+	obj.SetKind(kind)
+	obj.SetName(name)
+	if namespace != "" {
+		obj.SetNamespace(namespace)
+	}
+	obj.SetLabels(labels)
+	return obj, nil
+}

@@ -1,0 +1,112 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// Labels gpuplane puts on the objects it writes.
+const (
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	ManagedBy      = "terraform-provider-gpuplane"
+	LabelTenant    = "tenancy.gpuplane.dev/tenant"
+	LabelProject   = "tenancy.gpuplane.dev/project"
+)
+
+// ManagedSelector selects every object gpuplane wrote.
+const ManagedSelector = LabelManagedBy + "=" + ManagedBy
+
+// IsManaged reports whether labels mark an object as written by gpuplane.
+func IsManaged(labels map[string]string) bool { return labels[LabelManagedBy] == ManagedBy }
+
+// ApplyOptions are the options of every server-side apply: our field
+// manager, and never Force, so another manager's fields are a conflict.
+func (c *Client) ApplyOptions() metav1.ApplyOptions {
+	return metav1.ApplyOptions{FieldManager: c.FieldManager}
+}
+
+// Apply server-side applies obj (cluster-scoped when its namespace is empty),
+// retrying transient errors.
+func (c *Client) Apply(ctx context.Context, gvr schema.GroupVersionResource, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	var out *unstructured.Unstructured
+	err := Retry(ctx, func(ctx context.Context) error {
+		var err error
+		out, err = c.Dynamic.Resource(gvr).Namespace(obj.GetNamespace()).Apply(ctx, obj.GetName(), obj, c.ApplyOptions())
+		return err
+	})
+	if err != nil {
+		return nil, ApplyError(obj.GetKind(), objectKey(obj.GetNamespace(), obj.GetName()), err)
+	}
+	return out, nil
+}
+
+// Get reads one object, retrying transient errors. A missing object is
+// (nil, nil).
+func (c *Client) Get(ctx context.Context, gvr schema.GroupVersionResource, namespace, name string) (*unstructured.Unstructured, error) {
+	var out *unstructured.Unstructured
+	err := Retry(ctx, func(ctx context.Context) error {
+		var err error
+		out, err = c.Dynamic.Resource(gvr).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
+		return err
+	})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	return out, err
+}
+
+// List reads every object of gvr matching the label selector, page by page.
+func (c *Client) List(ctx context.Context, gvr schema.GroupVersionResource, namespace, selector string) ([]unstructured.Unstructured, error) {
+	var items []unstructured.Unstructured
+	opts := metav1.ListOptions{LabelSelector: selector, Limit: 500}
+	for {
+		var page *unstructured.UnstructuredList
+		err := Retry(ctx, func(ctx context.Context) error {
+			var err error
+			page, err = c.Dynamic.Resource(gvr).Namespace(namespace).List(ctx, opts)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, page.Items...)
+		if page.GetContinue() == "" {
+			return items, nil
+		}
+		opts.Continue = page.GetContinue()
+	}
+}
+
+// Delete deletes one object in the background; a missing one is no error.
+func (c *Client) Delete(ctx context.Context, gvr schema.GroupVersionResource, namespace, name string) error {
+	policy := metav1.DeletePropagationBackground
+	err := Retry(ctx, func(ctx context.Context) error {
+		return c.Dynamic.Resource(gvr).Namespace(namespace).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &policy})
+	})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// ApplyError explains a failed apply; a field-manager conflict names the
+// other manager (the API server's message does) and says why we don't force.
+func ApplyError(kind, key string, err error) error {
+	if IsFieldManagerConflict(err) {
+		return fmt.Errorf("%s %s has fields owned by another field manager; gpuplane never takes them over by force. "+
+			"Remove that manager's change (or its fields) and apply again: %w", kind, key, err)
+	}
+	return fmt.Errorf("applying %s %s: %w", kind, key, err)
+}
+
+func objectKey(namespace, name string) string {
+	if namespace == "" {
+		return name
+	}
+	return namespace + "/" + name
+}

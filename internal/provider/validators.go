@@ -1,0 +1,83 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// k8sNameValidator checks a string with one of apimachinery's validators and
+// reports its messages with the value and a fix.
+type k8sNameValidator struct {
+	what  string
+	check func(string) []string
+}
+
+func (v k8sNameValidator) Description(context.Context) string { return "must be a valid " + v.what }
+func (v k8sNameValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (v k8sNameValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if errs := v.check(req.ConfigValue.ValueString()); len(errs) > 0 {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid "+v.what,
+			fmt.Sprintf("%q is not a valid %s: %s.", req.ConfigValue.ValueString(), v.what, strings.Join(errs, "; ")))
+	}
+}
+
+// dnsLabel: names of namespaced and cluster objects that become namespaces.
+func dnsLabel() validator.String {
+	return k8sNameValidator{"DNS-1123 label (lower-case letters, digits and '-', at most 63)", validation.IsDNS1123Label}
+}
+
+func dnsSubdomain() validator.String {
+	return k8sNameValidator{"DNS-1123 subdomain", validation.IsDNS1123Subdomain}
+}
+
+// extendedResourceName: a domain-prefixed resource such as nvidia.com/gpu.
+func extendedResourceName() validator.String {
+	return k8sNameValidator{"extended resource name (like nvidia.com/gpu)", func(s string) []string {
+		errs := validation.IsQualifiedName(s)
+		if !strings.Contains(s, "/") || strings.HasPrefix(s, "requests.") || strings.HasPrefix(s, "limits.") {
+			errs = append(errs, "write the plain resource name with its domain prefix, e.g. nvidia.com/gpu, "+
+				"not a quota key such as requests.nvidia.com/gpu")
+		}
+		return errs
+	}}
+}
+
+// labelMapValidator checks label keys and values.
+type labelMapValidator struct{}
+
+func labelMap() validator.Map { return labelMapValidator{} }
+
+func (labelMapValidator) Description(context.Context) string {
+	return "keys must be label keys and values label values"
+}
+func (v labelMapValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (labelMapValidator) ValidateMap(_ context.Context, req validator.MapRequest, resp *validator.MapResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	for k, v := range req.ConfigValue.Elements() {
+		if errs := validation.IsQualifiedName(k); len(errs) > 0 {
+			resp.Diagnostics.AddAttributeError(req.Path.AtMapKey(k), "Invalid label key",
+				fmt.Sprintf("%q is not a valid label key: %s.", k, strings.Join(errs, "; ")))
+		}
+		s, ok := v.(interface{ ValueString() string })
+		if !ok || v.IsUnknown() || v.IsNull() {
+			continue
+		}
+		if errs := validation.IsValidLabelValue(s.ValueString()); len(errs) > 0 {
+			resp.Diagnostics.AddAttributeError(req.Path.AtMapKey(k), "Invalid label value",
+				fmt.Sprintf("%q is not a valid label value: %s.", s.ValueString(), strings.Join(errs, "; ")))
+		}
+	}
+}

@@ -1,0 +1,152 @@
+// Package testcluster gives acceptance tests a real Kubernetes API server:
+// a kind (or other) cluster named by GPUPLANE_TEST_KUBECONFIG, or by a
+// KUBECONFIG whose current context is a kind cluster, or else the local
+// control plane (etcd + kube-apiserver + kube-controller-manager) that
+// `make controlplane` builds into bin/.
+package testcluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// Cluster is a running cluster for tests.
+type Cluster struct {
+	// Kubeconfig is the path of an admin kubeconfig.
+	Kubeconfig string
+	// Local reports whether the cluster is the local control plane this
+	// package started (whose audit log AuditLog names).
+	Local bool
+
+	dir  string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// Start returns the cluster to test against, starting the local control
+// plane when no external one is configured.
+func Start(ctx context.Context) (*Cluster, error) {
+	if kc := os.Getenv("GPUPLANE_TEST_KUBECONFIG"); kc != "" {
+		return &Cluster{Kubeconfig: kc}, nil
+	}
+	// KUBECONFIG is honoured only for kind clusters: acceptance tests create
+	// and delete cluster-wide objects, and a developer's KUBECONFIG may well
+	// point at a production cluster.
+	if kc := os.Getenv("KUBECONFIG"); kc != "" && isKind(kc) {
+		return &Cluster{Kubeconfig: kc}, nil
+	}
+	return startLocal(ctx)
+}
+
+func isKind(kubeconfig string) bool {
+	rules := &clientcmd.ClientConfigLoadingRules{Precedence: filepath.SplitList(kubeconfig)}
+	cfg, err := rules.Load()
+	return err == nil && strings.HasPrefix(cfg.CurrentContext, "kind-")
+}
+
+// BinDir is where the control plane binaries are: GPUPLANE_CONTROLPLANE_BIN,
+// or bin/ at the root of this repository.
+func BinDir() (string, error) {
+	if d := os.Getenv("GPUPLANE_CONTROLPLANE_BIN"); d != "" {
+		return d, nil
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil &&
+			strings.Contains(string(b), "module github.com/gpuplane/terraform-provider-gpuplane\n") {
+			return filepath.Join(dir, "bin"), nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("cannot find the repository root (go.mod of terraform-provider-gpuplane)")
+		}
+		dir = parent
+	}
+}
+
+func startLocal(ctx context.Context) (*Cluster, error) {
+	bin, err := BinDir()
+	if err != nil {
+		return nil, err
+	}
+	launcher := filepath.Join(bin, "gpuplane-controlplane")
+	if _, err := os.Stat(launcher); err != nil {
+		return nil, fmt.Errorf("%s is missing: run `make controlplane` (or `make test`), "+
+			"or set GPUPLANE_TEST_KUBECONFIG to a kind cluster's kubeconfig", launcher)
+	}
+	dir, err := os.MkdirTemp("", "gpuplane-test-")
+	if err != nil {
+		return nil, err
+	}
+	logFile, err := os.Create(filepath.Join(dir, "controlplane.log"))
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(launcher, "-dir", filepath.Join(dir, "cp"), "-bin-dir", bin)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, err
+	}
+	c := &Cluster{Local: true, dir: dir, cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); logFile.Close(); close(c.done) }()
+
+	ready := filepath.Join(dir, "cp", "ready")
+	deadline := time.NewTimer(3 * time.Minute)
+	defer deadline.Stop()
+	for {
+		if _, err := os.Stat(ready); err == nil {
+			c.Kubeconfig = filepath.Join(dir, "cp", "kubeconfig")
+			return c, nil
+		}
+		select {
+		case <-c.done:
+			log, _ := os.ReadFile(filepath.Join(dir, "controlplane.log"))
+			return nil, fmt.Errorf("control plane exited before it was ready:\n%s", log)
+		case <-deadline.C:
+			c.Stop()
+			return nil, errors.New("control plane not ready after 3 minutes")
+		case <-ctx.Done():
+			c.Stop()
+			return nil, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// AuditLog is the path of the local API server's audit log ("" for an external cluster).
+func (c *Cluster) AuditLog() string {
+	if !c.Local {
+		return ""
+	}
+	return filepath.Join(c.dir, "cp", "audit.log")
+}
+
+// Stop stops a local control plane and removes its files; it leaves an
+// external cluster alone.
+func (c *Cluster) Stop() {
+	if !c.Local {
+		return
+	}
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-c.done:
+	case <-time.After(30 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-c.done
+	}
+	_ = os.RemoveAll(c.dir)
+}

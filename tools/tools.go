@@ -1,0 +1,8 @@
+//go:build generate
+
+// Package tools pins build-time tools of the provider.
+package tools
+
+import (
+	_ "github.com/hashicorp/terraform-plugin-docs/cmd/tfplugindocs"
+)
