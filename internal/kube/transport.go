@@ -11,7 +11,9 @@ import (
 // duration. Headers and bodies are never logged, so tokens never are.
 type loggingTransport struct{ next http.RoundTripper }
 
-func newLoggingTransport(next http.RoundTripper) http.RoundTripper { return &loggingTransport{next: next} }
+func newLoggingTransport(next http.RoundTripper) http.RoundTripper {
+	return &loggingTransport{next: next}
+}
 
 func (t *loggingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	start := time.Now()

@@ -66,9 +66,15 @@ func TestConfigFromModelErrors(t *testing.T) {
 		mutate func(*gpuplaneProviderModel)
 		want   string
 	}{
-		"bad bool env":               {env: map[string]string{"KUBE_INSECURE": "yes please"}, want: "KUBE_INSECURE"},
-		"in_cluster with host":       {mutate: func(m *gpuplaneProviderModel) { m.InCluster = types.BoolValue(true); m.Host = types.StringValue("https://x") }, want: "in_cluster = true"},
-		"config_path + config_paths": {mutate: func(m *gpuplaneProviderModel) { m.ConfigPath = types.StringValue("a"); m.ConfigPaths = types.ListValueMust(types.StringType, nil) }, want: "not both"},
+		"bad bool env": {env: map[string]string{"KUBE_INSECURE": "yes please"}, want: "KUBE_INSECURE"},
+		"in_cluster with host": {mutate: func(m *gpuplaneProviderModel) {
+			m.InCluster = types.BoolValue(true)
+			m.Host = types.StringValue("https://x")
+		}, want: "in_cluster = true"},
+		"config_path + config_paths": {mutate: func(m *gpuplaneProviderModel) {
+			m.ConfigPath = types.StringValue("a")
+			m.ConfigPaths = types.ListValueMust(types.StringType, nil)
+		}, want: "not both"},
 		"exec without api_version": {mutate: func(m *gpuplaneProviderModel) {
 			m.Exec = &execModel{APIVersion: types.StringNull(), Command: types.StringValue("x"), Args: types.ListNull(types.StringType), Env: types.MapNull(types.StringType)}
 		}, want: "exec.api_version"},

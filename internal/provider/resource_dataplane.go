@@ -42,13 +42,13 @@ func NewDataplaneResource() resource.Resource { return &dataplaneResource{} }
 type dataplaneResource struct{ p *providerData }
 
 type dataplaneModel struct {
-	ID                types.String             `tfsdk:"id"`
-	Name              types.String             `tfsdk:"name"`
+	ID                types.String              `tfsdk:"id"`
+	Name              types.String              `tfsdk:"name"`
 	GPUFamilies       map[string]gpuFamilyModel `tfsdk:"gpu_families"`
-	KubernetesVersion types.String             `tfsdk:"kubernetes_version"`
-	NodeCount         types.Int64              `tfsdk:"node_count"`
-	GPUCapacity       types.Map                `tfsdk:"gpu_capacity"`
-	Timeouts          timeouts.Value           `tfsdk:"timeouts"`
+	KubernetesVersion types.String              `tfsdk:"kubernetes_version"`
+	NodeCount         types.Int64               `tfsdk:"node_count"`
+	GPUCapacity       types.Map                 `tfsdk:"gpu_capacity"`
+	Timeouts          timeouts.Value            `tfsdk:"timeouts"`
 }
 
 type gpuFamilyModel struct {
