@@ -1,0 +1,253 @@
+package quota
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Severity of a Problem.
+type Severity int
+
+// Severities.
+const (
+	Error Severity = iota
+	Warning
+)
+
+// Problem is a broken rule, written for the user: what is wrong, with which
+// values, and the fix.
+type Problem struct {
+	Severity Severity
+	// Attribute is the path below gpu_quota, e.g. ["limits", "NVIDIA-H100"];
+	// empty when the problem is about the quota as a whole.
+	Attribute []string
+	Summary   string
+	Detail    string
+}
+
+func (p Problem) String() string { return p.Summary + ": " + p.Detail }
+
+// Errors returns the problems of severity Error.
+func Errors(ps []Problem) []Problem {
+	var out []Problem
+	for _, p := range ps {
+		if p.Severity == Error {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func attrName(parts []string) string {
+	if len(parts) < 2 {
+		return "gpu_quota"
+	}
+	return fmt.Sprintf("gpu_quota.%s[%q]", parts[0], parts[1])
+}
+
+// CheckKeys is rule 1: every key is a catalog family or Default, every value >= 0.
+func CheckKeys(q Quota, c Catalog, scope string) []Problem {
+	var out []Problem
+	for _, part := range []struct {
+		name string
+		m    map[string]int64
+	}{{"limits", q.Limits}, {"requests", q.Requests}} {
+		for _, k := range sortedKeys(part.m) {
+			at := []string{part.name, k}
+			if _, ok := c[k]; !ok && k != DefaultKey {
+				hint := ""
+				if strings.Contains(k, "/") || strings.HasPrefix(k, "requests.") || strings.HasPrefix(k, "limits.") {
+					hint = " Write the family name, not a Kubernetes resource or quota key: gpuplane writes requests.<resource> itself."
+				}
+				out = append(out, Problem{Attribute: at, Summary: "Unknown GPU family",
+					Detail: fmt.Sprintf("%s: %s names %q, which is not a GPU family of the dataplane. Use one of %s, or %q for every family not listed.%s",
+						scope, attrName(at), k, familyList(c), DefaultKey, hint)})
+			}
+			if v := part.m[k]; v < 0 {
+				out = append(out, Problem{Attribute: at, Summary: "Negative GPU quota",
+					Detail: fmt.Sprintf("%s: %s = %d; GPU counts are whole numbers >= 0 (0 forbids the family).", scope, attrName(at), v)})
+			}
+		}
+	}
+	return out
+}
+
+// CheckRequestsWithinLimits is rule 2: a scope's request cap is not above
+// its limit. Inherited request caps are already capped by ProjectEffective.
+func CheckRequestsWithinLimits(s Scope, scope string) []Problem {
+	var out []Problem
+	for _, f := range sortedKeys(s) {
+		e := s[f]
+		if e.Request.LessOrEqual(e.Limit) {
+			continue
+		}
+		out = append(out, Problem{Attribute: []string{"requests", keyOf(f, e.Request.Source)}, Summary: "GPU request above limit",
+			Detail: fmt.Sprintf("%s, family %s: the largest workload (requests = %s, from %s) exceeds the total (limits = %s, from %s). "+
+				"A single workload cannot be larger than the total: lower the request or raise the limit.",
+				scope, f, e.Request, e.Request.Source, e.Limit, e.Limit.Source)})
+	}
+	return out
+}
+
+// CheckProjectInTenant is rule 3: a project's effective limit and request
+// are within its tenant's, for every family.
+func CheckProjectInTenant(tenant string, t Scope, project string, p Scope) []Problem {
+	var out []Problem
+	for _, f := range sortedKeys(p) {
+		pe, te := p[f], t[f]
+		if !pe.Limit.LessOrEqual(te.Limit) {
+			out = append(out, Problem{Attribute: []string{"limits", keyOf(f, pe.Limit.Source)}, Summary: "Project GPU limit above its tenant's",
+				Detail: fmt.Sprintf("project %q, family %s: limits = %s (from %s) exceeds tenant %q's limit of %s (from %s). "+
+					"Lower the project's limit to at most %s, or raise the tenant's.",
+					project, f, pe.Limit, pe.Limit.Source, tenant, te.Limit, te.Limit.Source, te.Limit)})
+		}
+		if !pe.Request.LessOrEqual(te.Request) {
+			out = append(out, Problem{Attribute: []string{"requests", keyOf(f, pe.Request.Source)}, Summary: "Project GPU request above its tenant's",
+				Detail: fmt.Sprintf("project %q, family %s: requests = %s (from %s) exceeds tenant %q's request cap of %s (from %s). "+
+					"Lower the project's request to at most %s, or raise the tenant's.",
+					project, f, pe.Request, pe.Request.Source, tenant, te.Request, te.Request.Source, te.Request)})
+		}
+	}
+	return out
+}
+
+// CheckTenantTotal is rule 4. Without overcommit, the projects' effective
+// limits add up to at most the tenant's limit, per family; per-namespace
+// ResourceQuotas then guarantee the tenant total. With overcommit, a sum
+// above the tenant's limit is a warning: it is reported, not refused.
+func CheckTenantTotal(tenant string, t Scope, projects map[string]Scope, overcommit bool) []Problem {
+	var out []Problem
+	names := sortedKeys(projects)
+	for _, f := range sortedKeys(t) {
+		tl := t[f].Limit
+		if tl.Unlimited {
+			continue
+		}
+		var sum int64
+		var parts, inheriting []string
+		for _, pn := range names {
+			pl := projects[pn][f].Limit
+			if pl.Unlimited { // only when the tenant is unlimited, which was skipped
+				continue
+			}
+			sum += pl.N
+			parts = append(parts, fmt.Sprintf("%s = %d (%s)", pn, pl.N, pl.Source))
+			if pl.Source == SourceInherited {
+				inheriting = append(inheriting, pn)
+			}
+		}
+		if sum <= tl.N {
+			continue
+		}
+		if overcommit {
+			out = append(out, Problem{Severity: Warning, Summary: "Tenant GPU quota overcommitted",
+				Detail: fmt.Sprintf("tenant %q, family %s: the projects' limits add up to %d (%s), above the tenant's %d. "+
+					"With overcommit = true each project stays within the tenant's limit but they share it: the tenant total "+
+					"is reported (gpuplane_gpu_usage, oversubscribed) and not refused at admission.",
+					tenant, f, sum, strings.Join(parts, ", "), tl.N)})
+			continue
+		}
+		fix := "Lower the projects' limits, raise the tenant's, or set overcommit = true to let projects share the tenant's pool."
+		if len(inheriting) > 0 {
+			fix = fmt.Sprintf("Project(s) %s set no limit for %s and so count with the tenant's whole limit: give them an explicit "+
+				"limit (gpu_quota.limits[%q] or \"Default\"). Otherwise %s", strings.Join(inheriting, ", "), f, f, strings.ToLower(fix[:1])+fix[1:])
+		}
+		out = append(out, Problem{Attribute: []string{"limits", f}, Summary: "Projects exceed their tenant's GPU limit",
+			Detail: fmt.Sprintf("tenant %q, family %s: the projects' limits add up to %d (%s), above the tenant's limit of %d "+
+				"(overcommit = false). %s", tenant, f, sum, strings.Join(parts, ", "), tl.N, fix)})
+	}
+	return out
+}
+
+// CheckSharedResources is rule 5: families that share a Kubernetes resource
+// name cannot be counted apart by a ResourceQuota, so they cannot carry a
+// finite quota.
+func CheckSharedResources(s Scope, c Catalog, scope string) []Problem {
+	byKey := map[string][]string{}
+	for _, name := range c.Names() {
+		byKey[c[name].QuotaKey()] = append(byKey[c[name].QuotaKey()], name)
+	}
+	var out []Problem
+	for _, key := range sortedKeys(byKey) {
+		sharing := byKey[key]
+		if len(sharing) < 2 {
+			continue
+		}
+		for _, f := range sharing {
+			e, ok := s[f]
+			if !ok || (e.Limit.Unlimited && e.Request.Unlimited) {
+				continue
+			}
+			out = append(out, Problem{Attribute: []string{"limits", keyOf(f, e.Limit.Source)}, Summary: "GPU families share a resource name",
+				Detail: fmt.Sprintf("%s: families %s all use the resource %s, so a ResourceQuota cannot count them apart and a quota "+
+					"on them (here %s: limits = %s, requests = %s) would be shared, not per family. Give each family its own "+
+					"resource name in the dataplane catalog (MIG profiles such as nvidia.com/mig-1g.10gb, or renamed resources "+
+					"such as nvidia.com/gpu-h100), or use DRA device classes.",
+					scope, strings.Join(sharing, ", "), c[f].resourceOrClass(), f, e.Limit, e.Request)})
+			break
+		}
+	}
+	return out
+}
+
+// BelowUsage is rule 6: a limit below what is in use now is allowed (new
+// GPU pods are refused until usage drops) but warned about. used is keyed
+// by quota key, as in a ResourceQuota's status.used.
+func BelowUsage(s Scope, c Catalog, used map[string]int64, scope string) []Problem {
+	var out []Problem
+	for _, f := range sortedKeys(s) {
+		fam, ok := c[f]
+		if !ok {
+			continue
+		}
+		e := s[f]
+		u := used[fam.QuotaKey()]
+		if e.Limit.Unlimited || u <= e.Limit.N {
+			continue
+		}
+		out = append(out, Problem{Severity: Warning, Attribute: []string{"limits", keyOf(f, e.Limit.Source)}, Summary: "GPU limit below current usage",
+			Detail: fmt.Sprintf("%s, family %s: %d GPUs are in use and the new limit is %d. Running workloads keep running; new GPU "+
+				"pods are refused until usage drops below %d.", scope, f, u, e.Limit.N, e.Limit.N)})
+	}
+	return out
+}
+
+func (v Value) String() string {
+	if v.Unlimited {
+		return "unlimited"
+	}
+	return fmt.Sprint(v.N)
+}
+
+func (f Family) resourceOrClass() string {
+	if f.DeviceClass != "" {
+		return "device class " + f.DeviceClass
+	}
+	return f.ResourceName
+}
+
+// keyOf is the quota key a value was written under, for attribute paths.
+func keyOf(family string, s Source) string {
+	if s == SourceProjectDefault || s == SourceTenantDefault {
+		return DefaultKey
+	}
+	return family
+}
+
+func familyList(c Catalog) string {
+	names := c.Names()
+	if len(names) == 0 {
+		return "(the catalog is empty)"
+	}
+	return strings.Join(names, ", ")
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
