@@ -110,3 +110,12 @@ func objectKey(namespace, name string) string {
 	}
 	return namespace + "/" + name
 }
+
+// ApplyTyped runs one typed server-side apply call (built with c.ApplyOptions)
+// with retries, and explains a failure naming the object.
+func ApplyTyped(ctx context.Context, kind, key string, apply func(context.Context) error) error {
+	if err := Retry(ctx, apply); err != nil {
+		return ApplyError(kind, key, err)
+	}
+	return nil
+}

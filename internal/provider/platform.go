@@ -49,12 +49,9 @@ func installPlatform(ctx context.Context, c *kube.Client) error {
 			WithAPIGroups(crds.Group).
 			WithResources("projects").
 			WithVerbs("get", "list", "watch"))
-	return kube.Retry(ctx, func(ctx context.Context) error {
+	return kube.ApplyTyped(ctx, "ClusterRole", viewRoleName, func(ctx context.Context) error {
 		_, err := c.Typed.RbacV1().ClusterRoles().Apply(ctx, role, c.ApplyOptions())
-		if err != nil {
-			return kube.ApplyError("ClusterRole", viewRoleName, err)
-		}
-		return nil
+		return err
 	})
 }
 

@@ -272,6 +272,8 @@ func expandHome(p string) string {
 func (p *gpuplaneProvider) Resources(_ context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		NewDataplaneResource,
+		NewTenantResource,
+		NewProjectResource,
 	}
 }
 

@@ -29,11 +29,13 @@ import (
 
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/crds"
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/kube"
+	"github.com/gpuplane/terraform-provider-gpuplane/internal/quota"
 )
 
 var (
 	_ resource.ResourceWithConfigure   = (*dataplaneResource)(nil)
 	_ resource.ResourceWithImportState = (*dataplaneResource)(nil)
+	_ resource.ResourceWithModifyPlan  = (*dataplaneResource)(nil)
 )
 
 // NewDataplaneResource returns the gpuplane_dataplane resource.
@@ -123,6 +125,35 @@ func (r *dataplaneResource) Schema(ctx context.Context, _ resource.SchemaRequest
 
 func (r *dataplaneResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
 	r.p = configureData(req.ProviderData, &resp.Diagnostics)
+}
+
+// ModifyPlan records the planned catalog, so that tenants and projects
+// planned in the same run are checked against it.
+func (r *dataplaneResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() || r.p == nil {
+		return
+	}
+	var name types.String
+	var families types.Map
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("name"), &name)...)
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("gpu_families"), &families)...)
+	if resp.Diagnostics.HasError() || name.IsUnknown() {
+		return
+	}
+	known := !families.IsUnknown()
+	var m map[string]gpuFamilyModel
+	if known {
+		resp.Diagnostics.Append(families.ElementsAs(ctx, &m, false)...)
+	}
+	cat := quota.Catalog{}
+	for f, fam := range m {
+		known = known && !fam.ResourceName.IsUnknown() && !fam.DeviceClass.IsUnknown()
+		cat[f] = quota.Family{ResourceName: fam.ResourceName.ValueString(), DeviceClass: fam.DeviceClass.ValueString()}
+	}
+	if !known {
+		cat = nil // known only at apply
+	}
+	r.p.plans.setCatalog(name.ValueString(), cat)
 }
 
 func (r *dataplaneResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {

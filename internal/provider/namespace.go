@@ -1,0 +1,88 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+
+	"github.com/gpuplane/terraform-provider-gpuplane/internal/kube"
+)
+
+// getNamespace reads a namespace; a missing one is (nil, nil).
+func getNamespace(ctx context.Context, c *kube.Client, name string) (*corev1.Namespace, error) {
+	var ns *corev1.Namespace
+	err := kube.Retry(ctx, func(ctx context.Context) error {
+		var err error
+		ns, err = c.Typed.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+		return err
+	})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	return ns, err
+}
+
+// checkNamespaceAdoptable refuses to take over a namespace gpuplane did not create.
+func checkNamespaceAdoptable(ctx context.Context, c *kube.Client, name, owner string) error {
+	ns, err := getNamespace(ctx, c, name)
+	if err != nil || ns == nil {
+		return err
+	}
+	if !kube.IsManaged(ns.Labels) {
+		return fmt.Errorf("namespace %q already exists and was not created by gpuplane (it lacks the label %s=%s), so %s "+
+			"cannot use it. Choose another name (or namespace), or delete that namespace first", name, kube.LabelManagedBy, kube.ManagedBy, owner)
+	}
+	if ns.Status.Phase == corev1.NamespaceTerminating {
+		return fmt.Errorf("namespace %q is still being deleted; wait until it is gone and apply again", name)
+	}
+	return nil
+}
+
+func applyNamespace(ctx context.Context, c *kube.Client, name string, labels map[string]string) error {
+	return kube.ApplyTyped(ctx, "Namespace", name, func(ctx context.Context) error {
+		_, err := c.Typed.CoreV1().Namespaces().Apply(ctx, corev1ac.Namespace(name).WithLabels(labels), c.ApplyOptions())
+		return err
+	})
+}
+
+// deleteNamespace deletes a namespace and waits until the namespace
+// controller has removed everything in it. It never strips finalizers; on
+// timeout it reports what is left, from the namespace's conditions.
+func deleteNamespace(ctx context.Context, c *kube.Client, name string) error {
+	err := kube.Retry(ctx, func(ctx context.Context) error {
+		return c.Typed.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{})
+	})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("deleting namespace %q: %w", name, err)
+	}
+	var last *corev1.Namespace
+	err = waitFor(ctx, "namespace "+name+" to be deleted", func() (bool, error) {
+		ns, err := getNamespace(ctx, c, name)
+		last = ns
+		return err == nil && ns == nil, err
+	})
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) || last == nil {
+		return err
+	}
+	var left []string
+	for _, cond := range last.Status.Conditions {
+		if cond.Status == corev1.ConditionTrue {
+			left = append(left, fmt.Sprintf("%s: %s", cond.Type, cond.Message))
+		}
+	}
+	if len(left) == 0 {
+		left = append(left, "no condition reported yet; is kube-controller-manager's namespace controller running?")
+	}
+	return fmt.Errorf("namespace %q is still terminating after the delete timeout (raise timeouts.delete, or see "+
+		"`kubectl get all -n %s`); gpuplane does not strip finalizers. What is left: %s",
+		name, name, strings.Join(left, "; "))
+}

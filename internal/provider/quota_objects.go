@@ -1,0 +1,113 @@
+package provider
+
+import (
+	"context"
+	"maps"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+
+	"github.com/gpuplane/terraform-provider-gpuplane/internal/kube"
+)
+
+// gpuQuotaName names the ResourceQuota and LimitRange gpuplane writes in
+// tenant and project namespaces.
+const gpuQuotaName = "gpuplane-gpu"
+
+func resourceList(m map[string]int64) corev1.ResourceList {
+	rl := corev1.ResourceList{}
+	for k, v := range m {
+		rl[corev1.ResourceName(k)] = *resource.NewQuantity(v, resource.DecimalSI)
+	}
+	return rl
+}
+
+// applyResourceQuota writes the GPU ResourceQuota; the API server enforces
+// it atomically at admission. Keys no longer listed are dropped by
+// server-side apply, since we owned them.
+func applyResourceQuota(ctx context.Context, c *kube.Client, namespace string, hard map[string]int64, labels map[string]string) error {
+	rq := corev1ac.ResourceQuota(gpuQuotaName, namespace).WithLabels(labels).
+		WithSpec(corev1ac.ResourceQuotaSpec().WithHard(resourceList(hard)))
+	return kube.ApplyTyped(ctx, "ResourceQuota", namespace+"/"+gpuQuotaName, func(ctx context.Context) error {
+		_, err := c.Typed.CoreV1().ResourceQuotas(namespace).Apply(ctx, rq, c.ApplyOptions())
+		return err
+	})
+}
+
+// getResourceQuota reads the GPU ResourceQuota; a missing one is (nil, nil).
+func getResourceQuota(ctx context.Context, c *kube.Client, namespace string) (*corev1.ResourceQuota, error) {
+	var rq *corev1.ResourceQuota
+	err := kube.Retry(ctx, func(ctx context.Context) error {
+		var err error
+		rq, err = c.Typed.CoreV1().ResourceQuotas(namespace).Get(ctx, gpuQuotaName, metav1.GetOptions{})
+		return err
+	})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	return rq, err
+}
+
+// quotaUsed is a ResourceQuota's status.used in whole units.
+func quotaUsed(rq *corev1.ResourceQuota) map[string]int64 {
+	out := map[string]int64{}
+	if rq == nil {
+		return out
+	}
+	for k, q := range rq.Status.Used {
+		out[string(k)] = q.Value()
+	}
+	return out
+}
+
+func resourceListEqual(live corev1.ResourceList, want map[string]int64) bool {
+	got := map[string]int64{}
+	for k, q := range live {
+		got[string(k)] = q.Value()
+	}
+	return maps.Equal(got, want)
+}
+
+// applyLimitRange writes the per-pod GPU cap (type Pod, max), or deletes
+// the LimitRange when no family has a finite cap.
+func applyLimitRange(ctx context.Context, c *kube.Client, namespace string, podMax map[string]int64, labels map[string]string) error {
+	if len(podMax) == 0 {
+		err := kube.Retry(ctx, func(ctx context.Context) error {
+			return c.Typed.CoreV1().LimitRanges(namespace).Delete(ctx, gpuQuotaName, metav1.DeleteOptions{})
+		})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return err
+	}
+	lr := corev1ac.LimitRange(gpuQuotaName, namespace).WithLabels(labels).
+		WithSpec(corev1ac.LimitRangeSpec().WithLimits(
+			corev1ac.LimitRangeItem().WithType(corev1.LimitTypePod).WithMax(resourceList(podMax))))
+	return kube.ApplyTyped(ctx, "LimitRange", namespace+"/"+gpuQuotaName, func(ctx context.Context) error {
+		_, err := c.Typed.CoreV1().LimitRanges(namespace).Apply(ctx, lr, c.ApplyOptions())
+		return err
+	})
+}
+
+// limitRangeInSync reports whether the live LimitRange caps exactly podMax.
+func limitRangeInSync(ctx context.Context, c *kube.Client, namespace string, podMax map[string]int64) (bool, error) {
+	var lr *corev1.LimitRange
+	err := kube.Retry(ctx, func(ctx context.Context) error {
+		var err error
+		lr, err = c.Typed.CoreV1().LimitRanges(namespace).Get(ctx, gpuQuotaName, metav1.GetOptions{})
+		return err
+	})
+	if apierrors.IsNotFound(err) {
+		return len(podMax) == 0, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if len(lr.Spec.Limits) != 1 || lr.Spec.Limits[0].Type != corev1.LimitTypePod {
+		return false, nil
+	}
+	return resourceListEqual(lr.Spec.Limits[0].Max, podMax), nil
+}

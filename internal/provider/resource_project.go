@@ -1,0 +1,509 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/gpuplane/terraform-provider-gpuplane/internal/crds"
+	"github.com/gpuplane/terraform-provider-gpuplane/internal/kube"
+	"github.com/gpuplane/terraform-provider-gpuplane/internal/quota"
+)
+
+var (
+	_ resource.ResourceWithConfigure   = (*projectResource)(nil)
+	_ resource.ResourceWithImportState = (*projectResource)(nil)
+	_ resource.ResourceWithModifyPlan  = (*projectResource)(nil)
+)
+
+// NewProjectResource returns the gpuplane_project resource.
+func NewProjectResource() resource.Resource { return &projectResource{} }
+
+type projectResource struct{ p *providerData }
+
+type projectModel struct {
+	ID                types.String      `tfsdk:"id"`
+	Tenant            types.String      `tfsdk:"tenant"`
+	Name              types.String      `tfsdk:"name"`
+	Namespace         types.String      `tfsdk:"namespace"`
+	Compute           types.String      `tfsdk:"compute"`
+	RoleMapping       *roleMappingModel `tfsdk:"role_mapping"`
+	GPUQuota          *gpuQuotaModel    `tfsdk:"gpu_quota"`
+	Labels            types.Map         `tfsdk:"labels"`
+	EffectiveGPUQuota types.Map         `tfsdk:"effective_gpu_quota"`
+	ObjectsInSync     types.Bool        `tfsdk:"objects_in_sync"`
+	Timeouts          timeouts.Value    `tfsdk:"timeouts"`
+}
+
+type roleMappingModel struct {
+	Viewer types.List `tfsdk:"viewer"`
+	Editor types.List `tfsdk:"editor"`
+	Admin  types.List `tfsdk:"admin"`
+}
+
+func (r *projectResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_project"
+}
+
+func (r *projectResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	groups := func(role string) schema.ListAttribute {
+		return schema.ListAttribute{ElementType: types.StringType, Optional: true,
+			MarkdownDescription: fmt.Sprintf("Groups bound to the built-in `%s` role in the project namespace.", role),
+			Validators: []validator.List{listvalidator.SizeAtLeast(1), listvalidator.UniqueValues(),
+				listvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1))}}
+	}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "A team workspace inside a tenant: its own namespace, RoleBindings for its groups and the " +
+			"tenant's admins, and a GPU quota that must fit inside the tenant's (checked at plan time) and inherits the " +
+			"tenant's for families it leaves out. The quota becomes a ResourceQuota (`requests.<resource>` per family) " +
+			"and a LimitRange (largest pod per family), enforced by the API server. Admins of the project cannot " +
+			"change either.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "`<tenant>/<name>`.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
+			"tenant": schema.StringAttribute{Required: true,
+				MarkdownDescription: "Name of the tenant. A project cannot move to another tenant: changing it replaces the project.",
+				Validators:          []validator.String{dnsLabel()}, PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
+			"name": schema.StringAttribute{Required: true, MarkdownDescription: "Project name (a DNS-1123 label), unique in its tenant.",
+				Validators: []validator.String{dnsLabel()}, PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
+			"namespace": schema.StringAttribute{Optional: true, Computed: true,
+				MarkdownDescription: "Namespace of the project; default `<tenant>-<name>`, which must fit in 63 characters.",
+				Validators:          []validator.String{dnsLabel()}, PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
+			"compute": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "Default compute (node pool) of the project; must be one of the tenant's `computes`.",
+				Validators:          []validator.String{dnsLabel()}},
+			"role_mapping": schema.SingleNestedAttribute{Optional: true,
+				MarkdownDescription: "Groups per project role.",
+				Attributes:          map[string]schema.Attribute{"viewer": groups("view"), "editor": groups("edit"), "admin": groups("admin")}},
+			"gpu_quota": gpuQuotaAttribute("project"),
+			"labels": schema.MapAttribute{ElementType: types.StringType, Optional: true,
+				MarkdownDescription: "Labels added to every object of the project (on top of the tenant's).",
+				Validators: []validator.Map{mapvalidator.SizeAtLeast(1), labelMap(),
+					mapvalidator.KeysAre(stringvalidator.NoneOf(reservedLabelKeys...))}},
+			"effective_gpu_quota": effectiveQuotaAttribute("project"),
+			"objects_in_sync":     objectsInSyncAttribute(),
+			"timeouts":            timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
+		},
+	}
+}
+
+func (r *projectResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.p = configureData(req.ProviderData, &resp.Diagnostics)
+}
+
+// projectIntent is a project as gpuplane writes it.
+type projectIntent struct {
+	Tenant, Name, Namespace, Compute string
+	Roles                            crds.RoleMapping
+	Quota                            quota.Quota
+	Labels                           map[string]string
+}
+
+// intentOf converts the model; ok is false when something is unknown.
+func intentOf(ctx context.Context, m *projectModel) (p projectIntent, ok bool, diags diag.Diagnostics) {
+	q, ok, diags := quotaFromModel(m.GPUQuota)
+	p = projectIntent{Tenant: m.Tenant.ValueString(), Name: m.Name.ValueString(), Namespace: m.Namespace.ValueString(),
+		Compute: m.Compute.ValueString(), Quota: q}
+	if rm := m.RoleMapping; rm != nil {
+		diags.Append(rm.Viewer.ElementsAs(ctx, &p.Roles.Viewer, true)...)
+		diags.Append(rm.Editor.ElementsAs(ctx, &p.Roles.Editor, true)...)
+		diags.Append(rm.Admin.ElementsAs(ctx, &p.Roles.Admin, true)...)
+	}
+	diags.Append(m.Labels.ElementsAs(ctx, &p.Labels, true)...)
+	ok = ok && !m.Tenant.IsUnknown() && !m.Name.IsUnknown() && !m.Compute.IsUnknown()
+	return p, ok, diags
+}
+
+// check applies the quota rules to a project within its tenant: rules 1,
+// 2, 3 and 5 on the project, rule 4 over the tenant's projects, and rule 7
+// for its compute. planned selects the plan cache over live objects.
+func (r *projectResource) check(ctx context.Context, c *kube.Client, t tenantQuota, p projectIntent, planned bool) (quota.Scope, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	families := t.Catalog.Names()
+	teff := t.Effective()
+	eff := quota.ProjectEffective(teff, p.Quota, families)
+	scope := fmt.Sprintf("project %q of tenant %q", p.Name, t.Name)
+	problems := quota.CheckKeys(p.Quota, t.Catalog, scope)
+	problems = append(problems, quota.CheckRequestsWithinLimits(eff, scope)...)
+	problems = append(problems, quota.CheckProjectInTenant(t.Name, teff, p.Name, eff)...)
+	problems = append(problems, quota.CheckSharedResources(eff, t.Catalog, scope)...)
+
+	others, err := r.p.projectQuotas(ctx, c, t.Name, planned)
+	if err != nil {
+		diags.AddError("Cannot check the tenant's other projects", err.Error())
+		return eff, diags
+	}
+	others[p.Name] = p.Quota
+	scopes := map[string]quota.Scope{}
+	for name, q := range others {
+		scopes[name] = quota.ProjectEffective(teff, q, families)
+	}
+	problems = append(problems, quota.CheckTenantTotal(t.Name, teff, scopes, t.Overcommit)...)
+	addProblems(&diags, problems)
+
+	if p.Compute != "" && t.ComputesKnown && !slices.Contains(t.Computes, p.Compute) {
+		diags.AddAttributeError(path.Root("compute"), "Compute not attached to the tenant",
+			fmt.Sprintf("compute = %q, but tenant %q's computes are [%s]. Add %q to the tenant's computes, or choose one of them.",
+				p.Compute, t.Name, strings.Join(t.Computes, ", "), p.Compute))
+	}
+	return eff, diags
+}
+
+func (r *projectResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() {
+		var state projectModel
+		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+		if r.p != nil && !resp.Diagnostics.HasError() {
+			r.p.plans.setProject(state.Tenant.ValueString(), state.Name.ValueString(), nil)
+		}
+		return
+	}
+	var plan projectModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	var configNamespace types.String
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("namespace"), &configNamespace)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if !plan.Tenant.IsUnknown() && !plan.Name.IsUnknown() {
+		plan.ID = types.StringValue(plan.Tenant.ValueString() + "/" + plan.Name.ValueString())
+		if configNamespace.IsNull() {
+			ns := plan.Tenant.ValueString() + "-" + plan.Name.ValueString()
+			if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
+				resp.Diagnostics.AddAttributeError(path.Root("name"), "Project namespace name too long",
+					fmt.Sprintf("The project's namespace would be %q (%d characters): %s. Shorten the tenant or project "+
+						"name, or set namespace explicitly.", ns, len(ns), strings.Join(errs, "; ")))
+			}
+			plan.Namespace = types.StringValue(ns)
+		}
+	}
+	plan.ObjectsInSync = types.BoolValue(true)
+	plan.EffectiveGPUQuota = unknownEffective()
+
+	p, known, diags := intentOf(ctx, &plan)
+	resp.Diagnostics.Append(diags...)
+	if known && r.p != nil && r.p.client.Known() && !resp.Diagnostics.HasError() {
+		c := r.p.clientOrError(&resp.Diagnostics)
+		if c == nil {
+			return
+		}
+		t, found, err := r.p.tenant(ctx, c, p.Tenant, true)
+		switch {
+		case err != nil:
+			resp.Diagnostics.AddAttributeError(path.Root("tenant"), "Cannot read tenant", err.Error())
+		case !found:
+			resp.Diagnostics.AddAttributeError(path.Root("tenant"), "Unknown tenant",
+				fmt.Sprintf("Tenant %q does not exist and is not planned in this run. Create it (gpuplane_tenant) and reference it, "+
+					"e.g. tenant = gpuplane_tenant.%s.name, so Terraform plans and creates it first.", p.Tenant, p.Tenant))
+		default:
+			eff, diags := r.check(ctx, c, t, p, true)
+			resp.Diagnostics.Append(diags...)
+			plan.EffectiveGPUQuota = effectiveValue(eff)
+			r.p.plans.setProject(p.Tenant, p.Name, &p.Quota)
+			if !req.State.Raw.IsNull() && !plan.Namespace.IsUnknown() {
+				r.warnBelowUsage(ctx, c, t, eff, plan.Namespace.ValueString(), p.Name, &resp.Diagnostics)
+			}
+		}
+	}
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+}
+
+// warnBelowUsage is rule 6, from the ResourceQuota's status.used.
+func (r *projectResource) warnBelowUsage(ctx context.Context, c *kube.Client, t tenantQuota, eff quota.Scope, namespace, name string, diags *diag.Diagnostics) {
+	rq, err := getResourceQuota(ctx, c, namespace)
+	if err != nil || rq == nil {
+		return
+	}
+	addProblems(diags, quota.BelowUsage(eff, t.Catalog, quotaUsed(rq), fmt.Sprintf("project %q", name)))
+}
+
+func (r *projectResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan projectModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := plan.Timeouts.Create(ctx, 5*time.Minute)
+	resp.Diagnostics.Append(diags...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c := r.p.clientOrError(&resp.Diagnostics)
+	if c == nil {
+		return
+	}
+	tenant, name, ns := plan.Tenant.ValueString(), plan.Name.ValueString(), plan.Namespace.ValueString()
+	existing, err := findProject(ctx, c, tenant, name, "")
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot create project", err.Error())
+		return
+	}
+	if existing != nil && !kube.IsManaged(existing.GetLabels()) {
+		resp.Diagnostics.AddError("Project already exists",
+			fmt.Sprintf("Project %s/%s exists but was not created by gpuplane. Import it with: terraform import gpuplane_project.<name> %s/%s",
+				tenant, name, tenant, name))
+		return
+	}
+	if err := checkNamespaceAdoptable(ctx, c, ns, fmt.Sprintf("project %s/%s", tenant, name)); err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("namespace"), "Cannot create project", err.Error())
+		return
+	}
+	r.write(ctx, c, &plan, &resp.Diagnostics, &resp.State)
+}
+
+func (r *projectResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan projectModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := plan.Timeouts.Update(ctx, 5*time.Minute)
+	resp.Diagnostics.Append(diags...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c := r.p.clientOrError(&resp.Diagnostics)
+	if c == nil {
+		return
+	}
+	r.write(ctx, c, &plan, &resp.Diagnostics, &resp.State)
+}
+
+// write re-checks the rules against the live tenant and projects, then
+// writes the namespace, the Project object and the children.
+func (r *projectResource) write(ctx context.Context, c *kube.Client, m *projectModel, diags *diag.Diagnostics, state stateSetter) {
+	p, _, d := intentOf(ctx, m)
+	diags.Append(d...)
+	if diags.HasError() {
+		return
+	}
+	t, found, err := r.p.tenant(ctx, c, p.Tenant, false)
+	if err != nil || !found {
+		diags.AddAttributeError(path.Root("tenant"), "Unknown tenant", fmt.Sprintf("Tenant %q does not exist (%v).", p.Tenant, err))
+		return
+	}
+	eff, d := r.check(ctx, c, t, p, false)
+	diags.Append(d...)
+	if diags.HasError() {
+		return
+	}
+	m.ID = types.StringValue(p.Tenant + "/" + p.Name)
+	m.EffectiveGPUQuota = effectiveValue(eff)
+	m.ObjectsInSync = types.BoolValue(false)
+
+	labels := projectLabels(p.Tenant, p.Name, t.Labels, p.Labels)
+	if err := applyNamespace(ctx, c, p.Namespace, labels); err != nil {
+		diags.AddError("Cannot create the project namespace", err.Error())
+		return
+	}
+	spec := &crds.ProjectSpec{Tenant: p.Tenant, Project: p.Name, Compute: p.Compute, RoleMapping: p.Roles,
+		GPUQuota: crdQuota(p.Quota), Labels: p.Labels}
+	obj, err := crds.New("Project", p.Namespace, p.Name, labels, spec)
+	if err == nil {
+		_, err = c.Apply(ctx, crds.Projects, obj)
+	}
+	if err == nil {
+		err = writeProjectChildren(ctx, c, t, p, eff, labels)
+	}
+	if err == nil {
+		m.ObjectsInSync = types.BoolValue(true)
+	} else {
+		diags.AddError("Cannot write the project's objects",
+			err.Error()+"\n\nThe project is saved with objects_in_sync = false; the next apply writes what is missing.")
+	}
+	diags.Append(state.Set(ctx, m)...)
+}
+
+// projectBindings are the RoleBindings of a project namespace.
+func projectBindings(t tenantQuota, roles crds.RoleMapping) []groupBinding {
+	return []groupBinding{
+		{"gpuplane-viewers", "view", roles.Viewer},
+		{"gpuplane-editors", "edit", roles.Editor},
+		{"gpuplane-admins", "admin", roles.Admin},
+		{tenantAdminBinding, "admin", t.AdminGroups},
+	}
+}
+
+func writeProjectChildren(ctx context.Context, c *kube.Client, t tenantQuota, p projectIntent, eff quota.Scope, labels map[string]string) error {
+	for _, b := range projectBindings(t, p.Roles) {
+		if err := applyGroupBinding(ctx, c, p.Namespace, b, labels); err != nil {
+			return err
+		}
+	}
+	if err := applyResourceQuota(ctx, c, p.Namespace, quota.Hard(eff, t.Catalog), labels); err != nil {
+		return err
+	}
+	return applyLimitRange(ctx, c, p.Namespace, quota.PodMax(eff, t.Catalog), labels)
+}
+
+// findProject finds a Project object: in namespace when it is known, else
+// by its labels (import). A missing project is (nil, nil).
+func findProject(ctx context.Context, c *kube.Client, tenant, name, namespace string) (*unstructured.Unstructured, error) {
+	if namespace != "" {
+		return c.Get(ctx, crds.Projects, namespace, name)
+	}
+	items, err := c.List(ctx, crds.Projects, "", kube.LabelTenant+"="+tenant+","+kube.LabelProject+"="+name)
+	if err != nil || len(items) == 0 {
+		return nil, err
+	}
+	return &items[0], nil
+}
+
+func (r *projectResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state projectModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() || !r.p.client.Known() {
+		return
+	}
+	c := r.p.clientOrError(&resp.Diagnostics)
+	if c == nil {
+		return
+	}
+	tenant, name := state.Tenant.ValueString(), state.Name.ValueString()
+	obj, err := findProject(ctx, c, tenant, name, state.Namespace.ValueString())
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot read project", err.Error())
+		return
+	}
+	if obj == nil {
+		tflog.Info(ctx, "project is gone; removing it from state", map[string]any{"tenant": tenant, "name": name})
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	var spec crds.ProjectSpec
+	if err := crds.SpecOf(obj, &spec); err != nil {
+		resp.Diagnostics.AddError("Cannot decode project", err.Error())
+		return
+	}
+	ns := obj.GetNamespace()
+	state.ID = types.StringValue(spec.Tenant + "/" + spec.Project)
+	state.Tenant, state.Name, state.Namespace = types.StringValue(spec.Tenant), types.StringValue(spec.Project), types.StringValue(ns)
+	state.Compute = optionalString(spec.Compute)
+	state.RoleMapping = roleMappingToModel(spec.RoleMapping, state.RoleMapping)
+	state.GPUQuota = quotaToModel(spec.GPUQuota, state.GPUQuota)
+	state.Labels = optionalMap(spec.Labels)
+
+	inSync, eff, err := r.childrenInSync(ctx, c, spec, ns)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot read the project's objects", err.Error())
+		return
+	}
+	state.EffectiveGPUQuota = emptyEffective()
+	if eff != nil {
+		state.EffectiveGPUQuota = effectiveValue(eff)
+	}
+	state.ObjectsInSync = types.BoolValue(inSync)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+// childrenInSync compares the project's namespace, bindings, quota and
+// limit range with what its spec and live tenant call for.
+func (r *projectResource) childrenInSync(ctx context.Context, c *kube.Client, spec crds.ProjectSpec, ns string) (bool, quota.Scope, error) {
+	t, found, err := r.p.tenant(ctx, c, spec.Tenant, false)
+	if err != nil || !found {
+		return false, nil, err
+	}
+	eff := quota.ProjectEffective(t.Effective(), quotaFromCRD(spec.GPUQuota), t.Catalog.Names())
+	live, err := getNamespace(ctx, c, ns)
+	if err != nil || live == nil || !kube.IsManaged(live.Labels) {
+		return false, eff, err
+	}
+	for _, b := range projectBindings(t, spec.RoleMapping) {
+		if ok, err := groupBindingInSync(ctx, c, ns, b); err != nil || !ok {
+			return false, eff, err
+		}
+	}
+	rq, err := getResourceQuota(ctx, c, ns)
+	if err != nil || rq == nil || !resourceListEqual(rq.Spec.Hard, quota.Hard(eff, t.Catalog)) {
+		return false, eff, err
+	}
+	ok, err := limitRangeInSync(ctx, c, ns, quota.PodMax(eff, t.Catalog))
+	return ok, eff, err
+}
+
+func (r *projectResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state projectModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := state.Timeouts.Delete(ctx, 10*time.Minute)
+	resp.Diagnostics.Append(diags...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c := r.p.clientOrError(&resp.Diagnostics)
+	if c == nil {
+		return
+	}
+	// The namespace holds the Project object and every child; the namespace
+	// controller deletes them and the namespace goes last.
+	if err := deleteNamespace(ctx, c, state.Namespace.ValueString()); err != nil {
+		resp.Diagnostics.AddError("Cannot delete project", err.Error())
+	}
+}
+
+func (r *projectResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	tenant, name, ok := splitQualified(req.ID)
+	if !ok {
+		resp.Diagnostics.AddError("Invalid import ID",
+			fmt.Sprintf("Import ID %q is not <tenant>/<project> (or <tenant>:<project>), e.g. research/vision.", req.ID))
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("tenant"), tenant)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), tenant+"/"+name)...)
+}
+
+// splitQualified splits "<tenant>/<name>" or the DataOS form "<tenant>:<name>".
+func splitQualified(id string) (tenant, name string, ok bool) {
+	for _, sep := range []string{"/", ":"} {
+		if t, n, found := strings.Cut(id, sep); found && t != "" && n != "" && !strings.ContainsAny(n, "/:") {
+			return t, n, true
+		}
+	}
+	return "", "", false
+}
+
+func projectLabels(tenant, project string, tenantLabels, user map[string]string) map[string]string {
+	l := managedLabels(tenantLabels)
+	for k, v := range user {
+		l[k] = v
+	}
+	l[kube.LabelTenant] = tenant
+	l[kube.LabelProject] = project
+	return l
+}
+
+// roleMappingToModel converts the spec; an empty mapping reads back as prior
+// when prior holds no groups.
+func roleMappingToModel(rm crds.RoleMapping, prior *roleMappingModel) *roleMappingModel {
+	if len(rm.Viewer) == 0 && len(rm.Editor) == 0 && len(rm.Admin) == 0 {
+		return prior
+	}
+	return &roleMappingModel{Viewer: optionalList(rm.Viewer), Editor: optionalList(rm.Editor), Admin: optionalList(rm.Admin)}
+}
+
+func stringValues(s []string) []attr.Value {
+	out := make([]attr.Value, len(s))
+	for i, v := range s {
+		out[i] = types.StringValue(v)
+	}
+	return out
+}
