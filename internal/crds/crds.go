@@ -125,6 +125,9 @@ type ProjectSpec struct {
 	RoleMapping RoleMapping       `json:"roleMapping"`
 	GPUQuota    GPUQuota          `json:"gpuQuota"`
 	Labels      map[string]string `json:"labels,omitempty"`
+	// MaxPerPod is the per-workload GPU cap by resource name, computed from
+	// the effective quota; the gpuplane admission policy reads it.
+	MaxPerPod map[string]int64 `json:"maxPerPod,omitempty"`
 }
 
 // SpecOf decodes the spec of obj into out.

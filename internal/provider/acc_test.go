@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,7 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/resource"
+	k8sresource "k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/clientcmd"
@@ -96,7 +98,7 @@ func fakeGPUNode(t *testing.T, name string, labels map[string]string, gpus map[s
 	})
 	rl := corev1.ResourceList{}
 	for r, n := range gpus {
-		rl[corev1.ResourceName(r)] = *resource.NewQuantity(n, resource.DecimalSI)
+		rl[corev1.ResourceName(r)] = *k8sresource.NewQuantity(n, k8sresource.DecimalSI)
 	}
 	node, err := c.Typed.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
@@ -116,4 +118,14 @@ func exists(t *testing.T, gvr schema.GroupVersionResource, namespace, name strin
 		t.Fatal(err)
 	}
 	return obj != nil
+}
+
+// wrapped matches text as Terraform prints it in a diagnostic: wrapped at
+// any space. Parts are matched in order, with anything between them.
+func wrapped(parts ...string) *regexp.Regexp {
+	quoted := make([]string, len(parts))
+	for i, p := range parts {
+		quoted[i] = strings.Join(strings.Fields(regexp.QuoteMeta(p)), `\s+`)
+	}
+	return regexp.MustCompile(`(?s)` + strings.Join(quoted, ".*"))
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/crds"
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/kube"
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/quota"
@@ -37,7 +39,9 @@ type tenantQuota struct {
 }
 
 // Effective is the tenant's effective quota.
-func (t tenantQuota) Effective() quota.Scope { return quota.TenantEffective(t.Quota, t.Catalog.Names()) }
+func (t tenantQuota) Effective() quota.Scope {
+	return quota.TenantEffective(t.Quota, t.Catalog.Names())
+}
 
 func newPlanCache() *planCache {
 	return &planCache{
@@ -142,6 +146,9 @@ type liveProject struct {
 // projectsOf lists a tenant's projects (one label-selected LIST).
 func projectsOf(ctx context.Context, c *kube.Client, tenant string) ([]liveProject, error) {
 	items, err := c.List(ctx, crds.Projects, "", kube.LabelTenant+"="+tenant)
+	if apierrors.IsNotFound(err) {
+		return nil, nil // the CRDs are not installed yet: no projects
+	}
 	if err != nil {
 		return nil, fmt.Errorf("listing projects of tenant %q: %w", tenant, err)
 	}

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"time"
 
+	admv1 "k8s.io/api/admissionregistration/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	admv1ac "k8s.io/client-go/applyconfigurations/admissionregistration/v1"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
 
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/crds"
@@ -49,8 +52,63 @@ func installPlatform(ctx context.Context, c *kube.Client) error {
 			WithAPIGroups(crds.Group).
 			WithResources("projects").
 			WithVerbs("get", "list", "watch"))
-	return kube.ApplyTyped(ctx, "ClusterRole", viewRoleName, func(ctx context.Context) error {
+	err = kube.ApplyTyped(ctx, "ClusterRole", viewRoleName, func(ctx context.Context) error {
 		_, err := c.Typed.RbacV1().ClusterRoles().Apply(ctx, role, c.ApplyOptions())
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return installPerPodPolicy(ctx, c)
+}
+
+// perPodPolicy caps the GPUs of one pod per project. A LimitRange cannot do
+// it: a type Pod max on an extended resource refuses every pod that does not
+// set that resource's limit, CPU-only pods included. The policy reads its
+// parameters from the Project object in the pod's namespace, which project
+// admins cannot edit; namespaces without one are not affected.
+const perPodPolicy = "gpuplane-gpu-per-pod"
+
+// perPodExpression: for every capped resource, the containers' limits add
+// up to at most the cap, and no init container exceeds it.
+const perPodExpression = `!has(params.spec.maxPerPod) || params.spec.maxPerPod.all(r,
+  object.spec.containers.map(c, has(c.resources) && has(c.resources.limits) && r in c.resources.limits ?
+    quantity(c.resources.limits[r]).asInteger() : 0).sum() <= params.spec.maxPerPod[r] &&
+  (!has(object.spec.initContainers) || object.spec.initContainers.all(c,
+    !has(c.resources) || !has(c.resources.limits) || !(r in c.resources.limits) ||
+    quantity(c.resources.limits[r]).asInteger() <= params.spec.maxPerPod[r])))`
+
+const perPodMessage = `'this pod asks for more GPUs of one family than the largest workload allowed in gpuplane project ' +
+  params.spec.tenant + '/' + params.spec.project + ' (gpu_quota.requests): ' +
+  params.spec.maxPerPod.map(r, r + ' at most ' + string(params.spec.maxPerPod[r])).join(', ')`
+
+func installPerPodPolicy(ctx context.Context, c *kube.Client) error {
+	policy := admv1ac.ValidatingAdmissionPolicy(perPodPolicy).WithLabels(managedLabels(nil)).
+		WithSpec(admv1ac.ValidatingAdmissionPolicySpec().
+			WithFailurePolicy(admv1.Fail).
+			WithParamKind(admv1ac.ParamKind().WithAPIVersion(crds.Group + "/" + crds.Version).WithKind("Project")).
+			WithMatchConstraints(admv1ac.MatchResources().WithResourceRules(admv1ac.NamedRuleWithOperations().
+				WithOperations(admv1.Create).WithAPIGroups("").WithAPIVersions("v1").WithResources("pods"))).
+			WithValidations(admv1ac.Validation().
+				WithExpression(perPodExpression).
+				WithMessageExpression(perPodMessage).
+				WithReason(metav1.StatusReasonForbidden)))
+	err := kube.ApplyTyped(ctx, "ValidatingAdmissionPolicy", perPodPolicy, func(ctx context.Context) error {
+		_, err := c.Typed.AdmissionregistrationV1().ValidatingAdmissionPolicies().Apply(ctx, policy, c.ApplyOptions())
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	binding := admv1ac.ValidatingAdmissionPolicyBinding(perPodPolicy).WithLabels(managedLabels(nil)).
+		WithSpec(admv1ac.ValidatingAdmissionPolicyBindingSpec().
+			WithPolicyName(perPodPolicy).
+			WithParamRef(admv1ac.ParamRef().
+				WithSelector(metav1ac.LabelSelector().WithMatchLabels(map[string]string{kube.LabelManagedBy: kube.ManagedBy})).
+				WithParameterNotFoundAction(admv1.AllowAction)).
+			WithValidationActions(admv1.Deny))
+	return kube.ApplyTyped(ctx, "ValidatingAdmissionPolicyBinding", perPodPolicy, func(ctx context.Context) error {
+		_, err := c.Typed.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Apply(ctx, binding, c.ApplyOptions())
 		return err
 	})
 }
@@ -61,6 +119,22 @@ func uninstallPlatform(ctx context.Context, c *kube.Client) error {
 	err := kube.Retry(ctx, func(ctx context.Context) error {
 		return c.Typed.RbacV1().ClusterRoles().DeleteCollection(ctx, metav1.DeleteOptions{},
 			metav1.ListOptions{LabelSelector: kube.ManagedSelector})
+	})
+	if err != nil {
+		return err
+	}
+	err = kube.Retry(ctx, func(ctx context.Context) error {
+		err := c.Typed.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(ctx, perPodPolicy, metav1.DeleteOptions{})
+		if apierrors.IsNotFound(err) {
+			err = nil
+		}
+		if err == nil {
+			err = c.Typed.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(ctx, perPodPolicy, metav1.DeleteOptions{})
+		}
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return err
 	})
 	if err != nil {
 		return err

@@ -104,7 +104,7 @@ func TestAccDataplane_lifecycle(t *testing.T) {
 				PreConfig:   func() { createRawTenant(t, "blocker") },
 				Config:      testDataplaneConfig("main", true),
 				Destroy:     true,
-				ExpectError: regexp.MustCompile(`Dataplane "main" still has tenants blocker`),
+				ExpectError: wrapped(`Dataplane "main" still has tenants blocker`),
 			},
 			{
 				PreConfig: func() { deleteRawTenant(t, "blocker") },
@@ -131,7 +131,7 @@ resource "gpuplane_dataplane" "second" {
   gpu_families = {}
   depends_on   = [gpuplane_dataplane.main]
 }`,
-				ExpectError: regexp.MustCompile(`(?s)this cluster already has dataplane "first".*terraform import\s+gpuplane_dataplane.<name> first`),
+				ExpectError: wrapped(`this cluster already has dataplane "first"`, "terraform import gpuplane_dataplane.<name> first"),
 			},
 			{
 				// Nothing of the refused dataplane was written.

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -75,7 +76,7 @@ func (r *projectResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 		MarkdownDescription: "A team workspace inside a tenant: its own namespace, RoleBindings for its groups and the " +
 			"tenant's admins, and a GPU quota that must fit inside the tenant's (checked at plan time) and inherits the " +
 			"tenant's for families it leaves out. The quota becomes a ResourceQuota (`requests.<resource>` per family) " +
-			"and a LimitRange (largest pod per family), enforced by the API server. Admins of the project cannot " +
+			"and a per-pod cap (the largest workload per family, checked by gpuplane's admission policy), both enforced by the API server. Admins of the project cannot " +
 			"change either.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "`<tenant>/<name>`.",
@@ -314,7 +315,7 @@ func (r *projectResource) write(ctx context.Context, c *kube.Client, m *projectM
 		return
 	}
 	spec := &crds.ProjectSpec{Tenant: p.Tenant, Project: p.Name, Compute: p.Compute, RoleMapping: p.Roles,
-		GPUQuota: crdQuota(p.Quota), Labels: p.Labels}
+		GPUQuota: crdQuota(p.Quota), Labels: p.Labels, MaxPerPod: quota.PodMax(eff, t.Catalog)}
 	obj, err := crds.New("Project", p.Namespace, p.Name, labels, spec)
 	if err == nil {
 		_, err = c.Apply(ctx, crds.Projects, obj)
@@ -347,10 +348,7 @@ func writeProjectChildren(ctx context.Context, c *kube.Client, t tenantQuota, p 
 			return err
 		}
 	}
-	if err := applyResourceQuota(ctx, c, p.Namespace, quota.Hard(eff, t.Catalog), labels); err != nil {
-		return err
-	}
-	return applyLimitRange(ctx, c, p.Namespace, quota.PodMax(eff, t.Catalog), labels)
+	return applyResourceQuota(ctx, c, p.Namespace, quota.Hard(eff, t.Catalog), labels)
 }
 
 // findProject finds a Project object: in namespace when it is known, else
@@ -414,7 +412,7 @@ func (r *projectResource) Read(ctx context.Context, req resource.ReadRequest, re
 }
 
 // childrenInSync compares the project's namespace, bindings, quota and
-// limit range with what its spec and live tenant call for.
+// per-pod cap with what its spec and live tenant call for.
 func (r *projectResource) childrenInSync(ctx context.Context, c *kube.Client, spec crds.ProjectSpec, ns string) (bool, quota.Scope, error) {
 	t, found, err := r.p.tenant(ctx, c, spec.Tenant, false)
 	if err != nil || !found {
@@ -430,12 +428,13 @@ func (r *projectResource) childrenInSync(ctx context.Context, c *kube.Client, sp
 			return false, eff, err
 		}
 	}
-	rq, err := getResourceQuota(ctx, c, ns)
-	if err != nil || rq == nil || !resourceListEqual(rq.Spec.Hard, quota.Hard(eff, t.Catalog)) {
-		return false, eff, err
+	// The per-pod cap lives in the Project object itself (the admission
+	// policy's parameters); it changes with the tenant's quota.
+	if !maps.Equal(spec.MaxPerPod, quota.PodMax(eff, t.Catalog)) {
+		return false, eff, nil
 	}
-	ok, err := limitRangeInSync(ctx, c, ns, quota.PodMax(eff, t.Catalog))
-	return ok, eff, err
+	rq, err := getResourceQuota(ctx, c, ns)
+	return err == nil && rq != nil && resourceListEqual(rq.Spec.Hard, quota.Hard(eff, t.Catalog)), eff, err
 }
 
 func (r *projectResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {

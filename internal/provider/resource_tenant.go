@@ -466,7 +466,7 @@ func tenantLabels(tenant string, user map[string]string) map[string]string {
 func objectsInSyncAttribute() schema.BoolAttribute {
 	return schema.BoolAttribute{Computed: true,
 		MarkdownDescription: "False when an object gpuplane manages for this resource (namespace, RoleBinding, " +
-			"ResourceQuota, LimitRange) was deleted or changed outside Terraform; the next apply restores it."}
+			"ResourceQuota) was deleted or changed outside Terraform; the next apply restores it."}
 }
 
 func optionalList(s []string) types.List {
