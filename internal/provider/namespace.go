@@ -56,12 +56,16 @@ func applyNamespace(ctx context.Context, c *kube.Client, name string, labels map
 // timeout it reports what is left, from the namespace's conditions.
 func deleteNamespace(ctx context.Context, c *kube.Client, name string) error {
 	err := kube.Retry(ctx, func(ctx context.Context) error {
-		return c.Typed.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{})
+		err := c.Typed.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{})
+		if apierrors.IsConflict(err) {
+			return nil // already terminating
+		}
+		return err
 	})
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
-	if err != nil {
+	if err != nil && !apierrors.IsConflict(err) { // Conflict: already terminating; wait for it
 		return fmt.Errorf("deleting namespace %q: %w", name, err)
 	}
 	var last *corev1.Namespace

@@ -167,8 +167,8 @@ func TestAccProject_quotaEnforcedByAPIServer(t *testing.T) {
 				// Lowering the tenant below an existing project fails the plan and names both.
 				Config: platformConfig(strings.Replace(researchTenant, `"NVIDIA-H100" = 8`, `"NVIDIA-H100" = 3`, 1)) +
 					projectConfig("vision", visionProject) + projectConfig("nlp", nlpProject),
-				PlanOnly:    true,
-				ExpectError: wrapped(`project "nlp", family NVIDIA-H100: limits = 4 (from project) exceeds tenant "research"'s limit of 3`,
+				PlanOnly: true,
+				ExpectError: wrapped(`project "nlp", family NVIDIA-H100: gpu_quota.limits["NVIDIA-H100"] = 4 (from project) exceeds tenant "research"'s limit of 3`,
 					"lower the projects first"),
 			},
 			{

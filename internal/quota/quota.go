@@ -94,37 +94,39 @@ var unlimited = Value{Unlimited: true, Source: SourceUnlimited}
 func TenantEffective(q Quota, families []string) Scope {
 	out := make(Scope, len(families))
 	for _, f := range families {
-		out[f] = Effective{
+		out[f] = capRequest(Effective{
 			Limit:   lookup(q.Limits, f, SourceTenant, SourceTenantDefault, unlimited),
 			Request: lookup(q.Requests, f, SourceTenant, SourceTenantDefault, unlimited),
-		}
+		})
 	}
 	return out
 }
 
 // ProjectEffective computes a project's effective quota for each family:
 // its own value, else its Default, else the tenant's effective value.
-//
-// A request cap inherited from the tenant that exceeds the project's own
-// limit is lowered to that limit: no workload above the project's limit can
-// run there anyway, and the project need not restate the tenant's requests
-// to satisfy requests <= limits.
 func ProjectEffective(tenant Scope, q Quota, families []string) Scope {
 	out := make(Scope, len(families))
 	for _, f := range families {
 		parent := tenant[f]
-		e := Effective{
+		out[f] = capRequest(Effective{
 			Limit:   lookup(q.Limits, f, SourceProject, SourceProjectDefault, inherit(parent.Limit)),
 			Request: lookup(q.Requests, f, SourceProject, SourceProjectDefault, inherit(parent.Request)),
-		}
-		if e.Request.Source == SourceInherited || e.Request.Source == SourceUnlimited {
-			if e.Limit.Finite() && !e.Request.LessOrEqual(e.Limit) {
-				e.Request = Value{N: e.Limit.N, Source: SourceInherited}
-			}
-		}
-		out[f] = e
+		})
 	}
 	return out
+}
+
+// capRequest: a request cap the scope does not set itself (unlimited, or
+// inherited) and that exceeds the scope's limit is the limit, with the
+// limit's source. No workload above the limit can run anyway, and a scope
+// need not restate requests to satisfy requests <= limits. A request the
+// scope sets itself is left alone, so rule 2 reports it.
+func capRequest(e Effective) Effective {
+	set := e.Request.Source != SourceInherited && e.Request.Source != SourceUnlimited
+	if !set && e.Limit.Finite() && !e.Request.LessOrEqual(e.Limit) {
+		e.Request = e.Limit
+	}
+	return e
 }
 
 func inherit(v Value) Value {

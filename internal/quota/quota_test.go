@@ -37,19 +37,19 @@ func TestTenantEffective(t *testing.T) {
 			"NVIDIA-A100": {v(16, SourceTenantDefault), v(4, SourceTenantDefault)},
 			"NVIDIA-B200": {v(16, SourceTenantDefault), v(4, SourceTenantDefault)},
 		}},
-		"limits only": {Quota{Limits: map[string]int64{"NVIDIA-H100": 4}}, Scope{
-			"NVIDIA-H100": {v(4, SourceTenant), unl},
+		"limits only: the request cap is the limit": {Quota{Limits: map[string]int64{"NVIDIA-H100": 4}}, Scope{
+			"NVIDIA-H100": {v(4, SourceTenant), v(4, SourceTenant)},
 			"NVIDIA-A100": {unl, unl}, "NVIDIA-B200": {unl, unl},
 		}},
 		"zero forbids": {Quota{Limits: map[string]int64{"Default": 0}}, Scope{
-			"NVIDIA-H100": {v(0, SourceTenantDefault), unl},
-			"NVIDIA-A100": {v(0, SourceTenantDefault), unl},
-			"NVIDIA-B200": {v(0, SourceTenantDefault), unl},
+			"NVIDIA-H100": {v(0, SourceTenantDefault), v(0, SourceTenantDefault)},
+			"NVIDIA-A100": {v(0, SourceTenantDefault), v(0, SourceTenantDefault)},
+			"NVIDIA-B200": {v(0, SourceTenantDefault), v(0, SourceTenantDefault)},
 		}},
 		"own beats Default even when larger": {Quota{Limits: map[string]int64{"NVIDIA-A100": 100, "Default": 1}}, Scope{
-			"NVIDIA-H100": {v(1, SourceTenantDefault), unl},
-			"NVIDIA-A100": {v(100, SourceTenant), unl},
-			"NVIDIA-B200": {v(1, SourceTenantDefault), unl},
+			"NVIDIA-H100": {v(1, SourceTenantDefault), v(1, SourceTenantDefault)},
+			"NVIDIA-A100": {v(100, SourceTenant), v(100, SourceTenant)},
+			"NVIDIA-B200": {v(1, SourceTenantDefault), v(1, SourceTenantDefault)},
 		}},
 	}
 	for name, tc := range tests {
@@ -79,9 +79,9 @@ func TestProjectEffective(t *testing.T) {
 			"NVIDIA-B200": {v(16, SourceInherited), v(4, SourceInherited)},
 		}},
 		"project Default beats tenant": {tenant, Quota{Limits: map[string]int64{"Default": 2}}, Scope{
-			"NVIDIA-H100": {v(2, SourceProjectDefault), v(2, SourceInherited)},
-			"NVIDIA-A100": {v(2, SourceProjectDefault), v(2, SourceInherited)},
-			"NVIDIA-B200": {v(2, SourceProjectDefault), v(2, SourceInherited)},
+			"NVIDIA-H100": {v(2, SourceProjectDefault), v(2, SourceProjectDefault)},
+			"NVIDIA-A100": {v(2, SourceProjectDefault), v(2, SourceProjectDefault)},
+			"NVIDIA-B200": {v(2, SourceProjectDefault), v(2, SourceProjectDefault)},
 		}},
 		"own beats project Default": {tenant, Quota{Limits: map[string]int64{"NVIDIA-H100": 6, "Default": 1}, Requests: map[string]int64{"Default": 1}}, Scope{
 			"NVIDIA-H100": {v(6, SourceProject), v(1, SourceProjectDefault)},
@@ -89,12 +89,12 @@ func TestProjectEffective(t *testing.T) {
 			"NVIDIA-B200": {v(1, SourceProjectDefault), v(1, SourceProjectDefault)},
 		}},
 		"inherited request capped at own limit": {tenant, Quota{Limits: map[string]int64{"NVIDIA-H100": 3}}, Scope{
-			"NVIDIA-H100": {v(3, SourceProject), v(3, SourceInherited)},
+			"NVIDIA-H100": {v(3, SourceProject), v(3, SourceProject)},
 			"NVIDIA-A100": {v(16, SourceInherited), v(4, SourceInherited)},
 			"NVIDIA-B200": {v(16, SourceInherited), v(4, SourceInherited)},
 		}},
 		"unlimited tenant: unlimited, not inherited": {TenantEffective(Quota{}, families), Quota{Limits: map[string]int64{"NVIDIA-H100": 2}}, Scope{
-			"NVIDIA-H100": {v(2, SourceProject), v(2, SourceInherited)},
+			"NVIDIA-H100": {v(2, SourceProject), v(2, SourceProject)},
 			"NVIDIA-A100": {unl, unl},
 			"NVIDIA-B200": {unl, unl},
 		}},
@@ -186,12 +186,13 @@ func TestCheckRequestsWithinLimits(t *testing.T) {
 		want            [][]string
 	}{
 		"tenant ok":                {tenant: &research},
-		"tenant request above own": {tenant: &Quota{Limits: map[string]int64{"NVIDIA-H100": 2}, Requests: map[string]int64{"NVIDIA-H100": 4}}, want: [][]string{{"family NVIDIA-H100", "requests = 4, from tenant", "limits = 2, from tenant"}}},
+		"tenant request above own": {tenant: &Quota{Limits: map[string]int64{"NVIDIA-H100": 2}, Requests: map[string]int64{"NVIDIA-H100": 4}}, want: [][]string{{"family NVIDIA-H100", `gpu_quota.requests["NVIDIA-H100"] = 4 (from tenant)`, `gpu_quota.limits["NVIDIA-H100"] = 2 (from tenant)`}}},
 		"tenant Default request above own limit": {tenant: &Quota{Limits: map[string]int64{"NVIDIA-H100": 2}, Requests: map[string]int64{"Default": 4}},
-			want: [][]string{{"family NVIDIA-H100", "requests = 4, from tenant-default"}}},
+			want: [][]string{{"family NVIDIA-H100", `gpu_quota.requests["Default"] = 4 (from tenant-default)`}}},
 		"tenant request with unlimited limit is fine": {tenant: &Quota{Requests: map[string]int64{"Default": 4}}},
+		"tenant limit without requests is fine":       {tenant: &Quota{Limits: map[string]int64{"Default": 4}}},
 		"project own request above own limit": {tenant: &research, project: &Quota{Limits: map[string]int64{"NVIDIA-H100": 2}, Requests: map[string]int64{"NVIDIA-H100": 3}},
-			want: [][]string{{"requests = 3, from project", "limits = 2, from project"}}},
+			want: [][]string{{`gpu_quota.requests["NVIDIA-H100"] = 3 (from project)`, `gpu_quota.limits["NVIDIA-H100"] = 2 (from project)`}}},
 		"project inherited request is capped, no error": {tenant: &research, project: &Quota{Limits: map[string]int64{"Default": 1}}},
 	}
 	for name, tc := range tests {
@@ -215,14 +216,14 @@ func TestCheckProjectInTenant(t *testing.T) {
 		"within":             {tenant, Quota{Limits: map[string]int64{"NVIDIA-H100": 48}}, nil},
 		"inheriting is fine": {tenant, Quota{}, nil},
 		"limit above": {tenant, Quota{Limits: map[string]int64{"NVIDIA-H100": 64}},
-			[][]string{{`project "vision"`, "limits = 64 (from project)", `tenant "research"'s limit of 48 (from tenant)`, "at most 48"}}},
+			[][]string{{`project "vision"`, `gpu_quota.limits["NVIDIA-H100"] = 64 (from project)`, `tenant "research"'s limit of 48 (tenant)`, "at most 48"}}},
 		"Default above tenant Default": {tenant, Quota{Limits: map[string]int64{"Default": 20}},
-			[][]string{{"family NVIDIA-A100", "limits = 20 (from project-default)", "16 (from tenant-default)"}, {"family NVIDIA-B200"}}},
+			[][]string{{"family NVIDIA-A100", `gpu_quota.limits["Default"] = 20 (from project-default)`, "16 (tenant-default)"}, {"family NVIDIA-B200"}}},
 		"request above": {tenant, Quota{Requests: map[string]int64{"NVIDIA-H100": 9}},
-			[][]string{{"requests = 9 (from project)", "request cap of 8"}}},
+			[][]string{{`gpu_quota.requests["NVIDIA-H100"] = 9 (from project)`, "request cap of 8"}}},
 		"anything under an unlimited tenant": {TenantEffective(Quota{}, families), Quota{Limits: map[string]int64{"Default": 1000}}, nil},
 		"zero tenant forbids project GPUs": {TenantEffective(Quota{Limits: map[string]int64{"NVIDIA-H100": 0}}, families), Quota{Limits: map[string]int64{"NVIDIA-H100": 1}},
-			[][]string{{"limits = 1", "limit of 0"}}},
+			[][]string{{`gpu_quota.limits["NVIDIA-H100"] = 1`, "limit of 0"}}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -83,9 +83,9 @@ func CheckRequestsWithinLimits(s Scope, scope string) []Problem {
 			continue
 		}
 		out = append(out, Problem{Attribute: []string{"requests", keyOf(f, e.Request.Source)}, Summary: "GPU request above limit",
-			Detail: fmt.Sprintf("%s, family %s: the largest workload (requests = %s, from %s) exceeds the total (limits = %s, from %s). "+
+			Detail: fmt.Sprintf("%s, family %s: the largest workload (%s) exceeds the total (%s). "+
 				"A single workload cannot be larger than the total: lower the request or raise the limit.",
-				scope, f, e.Request, e.Request.Source, e.Limit, e.Limit.Source)})
+				scope, f, describe("requests", f, e.Request), describe("limits", f, e.Limit))})
 	}
 	return out
 }
@@ -98,15 +98,15 @@ func CheckProjectInTenant(tenant string, t Scope, project string, p Scope) []Pro
 		pe, te := p[f], t[f]
 		if !pe.Limit.LessOrEqual(te.Limit) {
 			out = append(out, Problem{Attribute: []string{"limits", keyOf(f, pe.Limit.Source)}, Summary: "Project GPU limit above its tenant's",
-				Detail: fmt.Sprintf("project %q, family %s: limits = %s (from %s) exceeds tenant %q's limit of %s (from %s). "+
+				Detail: fmt.Sprintf("project %q, family %s: %s exceeds tenant %q's limit of %s (%s). "+
 					"Lower the project's limit to at most %s, or raise the tenant's.",
-					project, f, pe.Limit, pe.Limit.Source, tenant, te.Limit, te.Limit.Source, te.Limit)})
+					project, f, describe("limits", f, pe.Limit), tenant, te.Limit, te.Limit.Source, te.Limit)})
 		}
 		if !pe.Request.LessOrEqual(te.Request) {
 			out = append(out, Problem{Attribute: []string{"requests", keyOf(f, pe.Request.Source)}, Summary: "Project GPU request above its tenant's",
-				Detail: fmt.Sprintf("project %q, family %s: requests = %s (from %s) exceeds tenant %q's request cap of %s (from %s). "+
+				Detail: fmt.Sprintf("project %q, family %s: %s exceeds tenant %q's request cap of %s (%s). "+
 					"Lower the project's request to at most %s, or raise the tenant's.",
-					project, f, pe.Request, pe.Request.Source, tenant, te.Request, te.Request.Source, te.Request)})
+					project, f, describe("requests", f, pe.Request), tenant, te.Request, te.Request.Source, te.Request)})
 		}
 	}
 	return out
@@ -211,6 +211,18 @@ func BelowUsage(s Scope, c Catalog, used map[string]int64, scope string) []Probl
 				"pods are refused until usage drops below %d.", scope, f, u, e.Limit.N, e.Limit.N)})
 	}
 	return out
+}
+
+// describe names a value the way the user wrote it: the attribute and
+// number when the scope sets it, else where it comes from.
+func describe(part, family string, v Value) string {
+	switch v.Source {
+	case SourceUnlimited:
+		return part + " unlimited"
+	case SourceInherited:
+		return fmt.Sprintf("%s = %s (inherited from the tenant)", part, v)
+	}
+	return fmt.Sprintf("%s = %s (from %s)", attrName([]string{part, keyOf(family, v.Source)}), v, v.Source)
 }
 
 func (v Value) String() string {
