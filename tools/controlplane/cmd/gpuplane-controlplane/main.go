@@ -6,6 +6,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -39,16 +40,17 @@ func main() {
 	binDir := flag.String("bin-dir", "", "directory holding kube-apiserver and kube-controller-manager (default: next to this binary)")
 	keep := flag.Bool("keep", false, "keep the data directory on exit")
 	timeout := flag.Duration("ready-timeout", 3*time.Minute, "how long to wait for the control plane to become ready")
+	demoNodes := flag.Bool("demo-nodes", false, "create fake GPU nodes (Node objects with GPU capacity) for the demo")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("gpuplane-controlplane: ")
 
-	if err := run(*dir, *binDir, *keep, *timeout); err != nil {
+	if err := run(*dir, *binDir, *keep, *demoNodes, *timeout); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(dir, binDir string, keep bool, readyTimeout time.Duration) error {
+func run(dir, binDir string, keep, demoNodes bool, readyTimeout time.Duration) error {
 	if binDir == "" {
 		self, err := os.Executable()
 		if err != nil {
@@ -158,6 +160,11 @@ func run(dir, binDir string, keep bool, readyTimeout time.Duration) error {
 		return fmt.Errorf("kube-controller-manager did not aggregate ClusterRole admin (log: %s): %w", kcm.logPath, err)
 	}
 
+	if demoNodes {
+		if err := createDemoNodes(host, token); err != nil {
+			return fmt.Errorf("creating demo nodes: %w", err)
+		}
+	}
 	if err := os.WriteFile(filepath.Join(dir, "ready"), []byte(kubeconfig+"\n"), 0o600); err != nil {
 		return err
 	}
@@ -342,6 +349,56 @@ func clusterRoleAggregated(host, token, name string) bool {
 		Rules []json.RawMessage `json:"rules"`
 	}
 	return json.Unmarshal(b, &role) == nil && len(role.Rules) > 0
+}
+
+// createDemoNodes adds Node objects with GPU capacity in their status. No
+// kubelet runs them; quota admission and capacity reporting do not need one.
+func createDemoNodes(host, token string) error {
+	nodes := []struct {
+		name, family, resource string
+		gpus                   int
+	}{
+		{"gpu-h100-a", "h100", "nvidia.com/gpu-h100", 8},
+		{"gpu-h100-b", "h100", "nvidia.com/gpu-h100", 8},
+		{"gpu-a100-a", "a100", "nvidia.com/mig-1g.10gb", 7},
+	}
+	for _, n := range nodes {
+		node := map[string]any{"apiVersion": "v1", "kind": "Node", "metadata": map[string]any{
+			"name": n.name, "labels": map[string]string{"gpu.example.com/family": n.family, "pool": n.family},
+		}}
+		if err := send(http.MethodPost, host+"/api/v1/nodes", token, "application/json", node); err != nil {
+			return err
+		}
+		capacity := map[string]string{n.resource: strconv.Itoa(n.gpus), "cpu": "64", "memory": "512Gi", "pods": "110"}
+		status := map[string]any{"status": map[string]any{"capacity": capacity, "allocatable": capacity}}
+		if err := send(http.MethodPatch, host+"/api/v1/nodes/"+n.name+"/status", token, "application/merge-patch+json", status); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func send(method, u, token, contentType string, body any) error {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequest(method, u, bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", contentType)
+	resp, err := insecureClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		msg, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("%s %s: %s: %s", method, u, resp.Status, msg)
+	}
+	return nil
 }
 
 func freePorts(n int) ([]int, error) {

@@ -1,0 +1,78 @@
+# The quickstart: a dataplane with two GPU families, a tenant and two
+# projects. `make demo` applies it to the local control plane, whose fake
+# nodes hold 16 H100 GPUs and 7 A100 MIG slices.
+terraform {
+  required_providers {
+    gpuplane = {
+      source = "gpuplane/gpuplane"
+    }
+  }
+}
+
+variable "kubeconfig" {
+  type        = string
+  description = "Path of the cluster's kubeconfig."
+}
+
+provider "gpuplane" {
+  config_path = var.kubeconfig
+}
+
+resource "gpuplane_dataplane" "main" {
+  name = "main"
+  gpu_families = {
+    "NVIDIA-H100" = {
+      resource_name = "nvidia.com/gpu-h100"
+      node_selector = { "gpu.example.com/family" = "h100" }
+    }
+    "NVIDIA-A100-1g" = {
+      resource_name = "nvidia.com/mig-1g.10gb"
+      node_selector = { "gpu.example.com/family" = "a100" }
+    }
+  }
+}
+
+resource "gpuplane_tenant" "research" {
+  dataplane    = gpuplane_dataplane.main.name
+  name         = "research"
+  display_name = "Research"
+  admin_groups = ["research-admins"]
+  gpu_quota = {
+    limits   = { "NVIDIA-H100" = 12, "Default" = 4 }
+    requests = { "NVIDIA-H100" = 4 }
+  }
+  labels = { "cost-center" = "r-42" }
+}
+
+resource "gpuplane_project" "vision" {
+  tenant       = gpuplane_tenant.research.name
+  name         = "vision"
+  role_mapping = { editor = ["vision-eng"], admin = ["vision-leads"] }
+  gpu_quota = {
+    limits = { "NVIDIA-H100" = 8, "Default" = 2 }
+  }
+}
+
+resource "gpuplane_project" "nlp" {
+  tenant       = gpuplane_tenant.research.name
+  name         = "nlp"
+  role_mapping = { editor = ["nlp-eng"] }
+  gpu_quota = {
+    limits   = { "Default" = 2 } # NVIDIA-H100 2 and NVIDIA-A100-1g 2
+    requests = { "NVIDIA-H100" = 1 }
+  }
+}
+
+output "gpu_capacity" {
+  description = "Allocatable GPUs per family on the dataplane's nodes."
+  value       = gpuplane_dataplane.main.gpu_capacity
+}
+
+output "effective_gpu_quota" {
+  description = "What each project really gets, per family, and where each value comes from."
+  value = {
+    research = gpuplane_tenant.research.effective_gpu_quota
+    vision   = gpuplane_project.vision.effective_gpu_quota
+    nlp      = gpuplane_project.nlp.effective_gpu_quota
+  }
+}

@@ -1,0 +1,2 @@
+# A dataplane is imported by its name.
+terraform import gpuplane_dataplane.main main
