@@ -184,7 +184,7 @@ func addProblems(diags *diag.Diagnostics, problems []quota.Problem) {
 func catalogFromSpec(spec crds.DataplaneSpec) quota.Catalog {
 	c := quota.Catalog{}
 	for name, f := range spec.GPUFamilies {
-		c[name] = quota.Family{ResourceName: f.ResourceName, DeviceClass: f.DeviceClass}
+		c[name] = quota.Family{ResourceName: f.ResourceName, DeviceClass: f.DeviceClass, NodeSelector: f.NodeSelector}
 	}
 	return c
 }

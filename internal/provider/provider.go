@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/function"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -26,7 +27,10 @@ import (
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/kube"
 )
 
-var _ provider.Provider = (*gpuplaneProvider)(nil)
+var (
+	_ provider.Provider              = (*gpuplaneProvider)(nil)
+	_ provider.ProviderWithFunctions = (*gpuplaneProvider)(nil)
+)
 
 // New returns a constructor of the provider at the given version.
 func New(version string) func() provider.Provider {
@@ -277,8 +281,14 @@ func (p *gpuplaneProvider) Resources(_ context.Context) []func() resource.Resour
 	}
 }
 
+func (p *gpuplaneProvider) Functions(_ context.Context) []func() function.Function {
+	return []func() function.Function{NewEffectiveGPUQuotaFunction}
+}
+
 func (p *gpuplaneProvider) DataSources(_ context.Context) []func() datasource.DataSource {
-	return nil
+	return []func() datasource.DataSource{
+		NewGPUUsageDataSource,
+	}
 }
 
 // durationValidator accepts Go durations such as "30s" or "2m".

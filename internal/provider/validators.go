@@ -81,3 +81,14 @@ func (labelMapValidator) ValidateMap(_ context.Context, req validator.MapRequest
 		}
 	}
 }
+
+// qualifiedName: "<tenant>/<name>" or the DataOS form "<tenant>:<name>".
+func qualifiedName() validator.String {
+	return k8sNameValidator{"<tenant>/<name> (or <tenant>:<name>)", func(s string) []string {
+		t, n, ok := splitQualified(s)
+		if !ok {
+			return []string{"write it as <tenant>/<name>, e.g. research/vision"}
+		}
+		return append(validation.IsDNS1123Label(t), validation.IsDNS1123Label(n)...)
+	}}
+}

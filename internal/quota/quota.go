@@ -19,8 +19,9 @@ type Quota struct {
 
 // Family is one entry of the dataplane's catalog.
 type Family struct {
-	ResourceName string // extended resource, e.g. nvidia.com/gpu-h100
-	DeviceClass  string // or a DRA DeviceClass
+	ResourceName string            // extended resource, e.g. nvidia.com/gpu-h100
+	DeviceClass  string            // or a DRA DeviceClass
+	NodeSelector map[string]string // labels of the family's nodes
 }
 
 // Catalog maps family names to families.
