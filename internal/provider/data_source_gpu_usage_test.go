@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-testing/compare"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
@@ -25,6 +26,18 @@ data "gpuplane_gpu_usage" "research" {
 }
 data "gpuplane_gpu_usage" "all" {
   depends_on = [gpuplane_project.vision, gpuplane_project.nlp]
+}
+data "gpuplane_dataplane" "this" {
+  depends_on = [gpuplane_dataplane.main]
+}
+data "gpuplane_tenant" "research" {
+  name       = "research"
+  depends_on = [gpuplane_tenant.research]
+}
+data "gpuplane_project" "vision" {
+  tenant     = "research"
+  name       = "vision"
+  depends_on = [gpuplane_project.vision]
 }
 `
 
@@ -70,12 +83,35 @@ func TestAccGPUUsage(t *testing.T) {
 					// A GPU resource no family names is reported, not dropped.
 					statecheck.ExpectKnownValue(all, tfjsonpath.New("unattributed"), knownvalue.MapExact(map[string]knownvalue.Check{"amd.com/gpu": n(2)})),
 					statecheck.ExpectKnownValue(vision, tfjsonpath.New("unattributed"), knownvalue.MapExact(map[string]knownvalue.Check{"amd.com/gpu": n(2)})),
+					// Look-ups read what the resources hold.
+					statecheck.ExpectKnownValue("data.gpuplane_dataplane.this", tfjsonpath.New("name"), knownvalue.StringExact("main")),
+					statecheck.ExpectKnownValue("data.gpuplane_dataplane.this", tfjsonpath.New("gpu_capacity").AtMapKey("NVIDIA-H100"), n(16)),
+					statecheck.CompareValuePairs("data.gpuplane_dataplane.this", tfjsonpath.New("gpu_families"),
+						"gpuplane_dataplane.main", tfjsonpath.New("gpu_families"), compare.ValuesSame()),
+					statecheck.CompareValuePairs("data.gpuplane_tenant.research", tfjsonpath.New("effective_gpu_quota"),
+						"gpuplane_tenant.research", tfjsonpath.New("effective_gpu_quota"), compare.ValuesSame()),
+					statecheck.CompareValuePairs("data.gpuplane_tenant.research", tfjsonpath.New("gpu_quota"),
+						"gpuplane_tenant.research", tfjsonpath.New("gpu_quota"), compare.ValuesSame()),
+					statecheck.ExpectKnownValue("data.gpuplane_tenant.research", tfjsonpath.New("labels"), knownvalue.MapExact(map[string]knownvalue.Check{
+						"cost-center": knownvalue.StringExact("r-42")})),
+					statecheck.CompareValuePairs("data.gpuplane_project.vision", tfjsonpath.New("effective_gpu_quota"),
+						"gpuplane_project.vision", tfjsonpath.New("effective_gpu_quota"), compare.ValuesSame()),
+					statecheck.CompareValuePairs("data.gpuplane_project.vision", tfjsonpath.New("role_mapping"),
+						"gpuplane_project.vision", tfjsonpath.New("role_mapping"), compare.ValuesSame()),
+					statecheck.ExpectKnownValue("data.gpuplane_project.vision", tfjsonpath.New("namespace"), knownvalue.StringExact("research-vision")),
 					statecheck.ExpectKnownValue(research, tfjsonpath.New("projects").AtMapKey("nlp").AtMapKey("NVIDIA-A100"), usage(0, n(2), n(2), 0, false)),
 				},
 			},
 			{
 				Config:      resources + `data "gpuplane_gpu_usage" "x" { project = "research/nope" }`,
 				ExpectError: wrapped(`project "nope" does not exist in tenant "research"`),
+			},
+			{
+				Config: resources + `data "gpuplane_project" "x" {
+  tenant = "research"
+  name   = "nope"
+}`,
+				ExpectError: wrapped(`Project "nope" does not exist in tenant "research"`),
 			},
 			{
 				Config:      resources + `data "gpuplane_gpu_usage" "x" { tenant = "nobody" }`,

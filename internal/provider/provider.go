@@ -288,6 +288,9 @@ func (p *gpuplaneProvider) Functions(_ context.Context) []func() function.Functi
 func (p *gpuplaneProvider) DataSources(_ context.Context) []func() datasource.DataSource {
 	return []func() datasource.DataSource{
 		NewGPUUsageDataSource,
+		NewDataplaneDataSource,
+		NewTenantDataSource,
+		NewProjectDataSource,
 	}
 }
 

@@ -184,7 +184,7 @@ func (r *dataplaneResource) Create(ctx context.Context, req resource.CreateReque
 		resp.Diagnostics.AddError("Cannot create dataplane", err.Error())
 		return
 	}
-	resp.Diagnostics.Append(r.refreshComputed(ctx, c, &plan)...)
+	resp.Diagnostics.Append(refreshComputed(ctx, c, &plan)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
@@ -198,19 +198,32 @@ func (r *dataplaneResource) Read(ctx context.Context, req resource.ReadRequest, 
 	if c == nil {
 		return
 	}
-	obj, err := c.Get(ctx, crds.Dataplanes, "", state.Name.ValueString())
-	if err == nil && obj == nil {
+	found, diags := readDataplane(ctx, c, state.Name.ValueString(), &state)
+	resp.Diagnostics.Append(diags...)
+	if !found && !diags.HasError() {
 		tflog.Info(ctx, "dataplane is gone; removing it from state", map[string]any{"name": state.Name.ValueString()})
 		resp.State.RemoveResource(ctx)
 		return
 	}
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot read dataplane", err.Error())
-		return
+	if !diags.HasError() {
+		resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 	}
-	resp.Diagnostics.Append(dataplaneFromObject(ctx, obj, &state)...)
-	resp.Diagnostics.Append(r.refreshComputed(ctx, c, &state)...)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+// readDataplane fills m from the cluster; found is false when there is no
+// such dataplane. The resource and the data source share it.
+func readDataplane(ctx context.Context, c *kube.Client, name string, m *dataplaneModel) (found bool, diags diag.Diagnostics) {
+	obj, err := c.Get(ctx, crds.Dataplanes, "", name)
+	if err != nil {
+		diags.AddError("Cannot read dataplane", err.Error())
+		return false, diags
+	}
+	if obj == nil {
+		return false, diags
+	}
+	diags.Append(dataplaneFromObject(ctx, obj, m)...)
+	diags.Append(refreshComputed(ctx, c, m)...)
+	return true, diags
 }
 
 func (r *dataplaneResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -236,7 +249,7 @@ func (r *dataplaneResource) Update(ctx context.Context, req resource.UpdateReque
 		resp.Diagnostics.AddError("Cannot update dataplane", err.Error())
 		return
 	}
-	resp.Diagnostics.Append(r.refreshComputed(ctx, c, &plan)...)
+	resp.Diagnostics.Append(refreshComputed(ctx, c, &plan)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
@@ -338,7 +351,7 @@ func dataplaneFromObject(ctx context.Context, obj *unstructured.Unstructured, m 
 }
 
 // refreshComputed reads the API server version and the nodes.
-func (r *dataplaneResource) refreshComputed(ctx context.Context, c *kube.Client, m *dataplaneModel) diag.Diagnostics {
+func refreshComputed(ctx context.Context, c *kube.Client, m *dataplaneModel) diag.Diagnostics {
 	var diags diag.Diagnostics
 	v, err := c.Typed.Discovery().ServerVersion()
 	if err != nil {

@@ -374,47 +374,60 @@ func (r *projectResource) Read(ctx context.Context, req resource.ReadRequest, re
 	if c == nil {
 		return
 	}
-	tenant, name := state.Tenant.ValueString(), state.Name.ValueString()
-	obj, err := findProject(ctx, c, tenant, name, state.Namespace.ValueString())
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot read project", err.Error())
-		return
-	}
-	if obj == nil {
-		tflog.Info(ctx, "project is gone; removing it from state", map[string]any{"tenant": tenant, "name": name})
+	found, diags := r.p.readProject(ctx, c, state.Tenant.ValueString(), state.Name.ValueString(), state.Namespace.ValueString(), &state)
+	resp.Diagnostics.Append(diags...)
+	if !found && !diags.HasError() {
+		tflog.Info(ctx, "project is gone; removing it from state", map[string]any{"id": state.ID.ValueString()})
 		resp.State.RemoveResource(ctx)
 		return
 	}
+	if !diags.HasError() {
+		resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	}
+}
+
+// readProject fills m from the Project object and its children; found is
+// false when there is no such project. namespace may be "" (import, data
+// source). The resource and the data source share it.
+func (d *providerData) readProject(ctx context.Context, c *kube.Client, tenant, name, namespace string, m *projectModel) (found bool, diags diag.Diagnostics) {
+	obj, err := findProject(ctx, c, tenant, name, namespace)
+	if err != nil {
+		diags.AddError("Cannot read project", err.Error())
+		return false, diags
+	}
+	if obj == nil {
+		return false, diags
+	}
 	var spec crds.ProjectSpec
 	if err := crds.SpecOf(obj, &spec); err != nil {
-		resp.Diagnostics.AddError("Cannot decode project", err.Error())
-		return
+		diags.AddError("Cannot decode project", err.Error())
+		return true, diags
 	}
 	ns := obj.GetNamespace()
-	state.ID = types.StringValue(spec.Tenant + "/" + spec.Project)
-	state.Tenant, state.Name, state.Namespace = types.StringValue(spec.Tenant), types.StringValue(spec.Project), types.StringValue(ns)
-	state.Compute = optionalString(spec.Compute)
-	state.RoleMapping = roleMappingToModel(spec.RoleMapping, state.RoleMapping)
-	state.GPUQuota = quotaToModel(spec.GPUQuota, state.GPUQuota)
-	state.Labels = optionalMap(spec.Labels)
+	m.ID = types.StringValue(spec.Tenant + "/" + spec.Project)
+	m.Tenant, m.Name, m.Namespace = types.StringValue(spec.Tenant), types.StringValue(spec.Project), types.StringValue(ns)
+	m.Compute = optionalString(spec.Compute)
+	m.RoleMapping = roleMappingToModel(spec.RoleMapping, m.RoleMapping)
+	m.GPUQuota = quotaToModel(spec.GPUQuota, m.GPUQuota)
+	m.Labels = optionalMap(spec.Labels)
 
-	inSync, eff, err := r.childrenInSync(ctx, c, spec, ns)
+	inSync, eff, err := d.childrenInSync(ctx, c, spec, ns)
 	if err != nil {
-		resp.Diagnostics.AddError("Cannot read the project's objects", err.Error())
-		return
+		diags.AddError("Cannot read the project's objects", err.Error())
+		return true, diags
 	}
-	state.EffectiveGPUQuota = emptyEffective()
+	m.EffectiveGPUQuota = emptyEffective()
 	if eff != nil {
-		state.EffectiveGPUQuota = effectiveValue(eff)
+		m.EffectiveGPUQuota = effectiveValue(eff)
 	}
-	state.ObjectsInSync = types.BoolValue(inSync)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	m.ObjectsInSync = types.BoolValue(inSync)
+	return true, diags
 }
 
 // childrenInSync compares the project's namespace, bindings, quota and
 // per-pod cap with what its spec and live tenant call for.
-func (r *projectResource) childrenInSync(ctx context.Context, c *kube.Client, spec crds.ProjectSpec, ns string) (bool, quota.Scope, error) {
-	t, found, err := r.p.tenant(ctx, c, spec.Tenant, false)
+func (d *providerData) childrenInSync(ctx context.Context, c *kube.Client, spec crds.ProjectSpec, ns string) (bool, quota.Scope, error) {
+	t, found, err := d.tenant(ctx, c, spec.Tenant, false)
 	if err != nil || !found {
 		return false, nil, err
 	}

@@ -345,63 +345,74 @@ func (r *tenantResource) Read(ctx context.Context, req resource.ReadRequest, res
 	if c == nil {
 		return
 	}
-	name := state.Name.ValueString()
-	obj, err := c.Get(ctx, crds.Tenants, "", name)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot read tenant", err.Error())
-		return
-	}
-	if obj == nil {
-		tflog.Info(ctx, "tenant is gone; removing it from state", map[string]any{"name": name})
+	found, diags := r.p.readTenant(ctx, c, state.Name.ValueString(), &state)
+	resp.Diagnostics.Append(diags...)
+	if !found && !diags.HasError() {
+		tflog.Info(ctx, "tenant is gone; removing it from state", map[string]any{"name": state.Name.ValueString()})
 		resp.State.RemoveResource(ctx)
 		return
 	}
+	if !diags.HasError() {
+		resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	}
+}
+
+// readTenant fills m from the Tenant object and its children; found is false
+// when there is no such tenant. The resource and the data source share it.
+func (d *providerData) readTenant(ctx context.Context, c *kube.Client, name string, m *tenantModel) (found bool, diags diag.Diagnostics) {
+	obj, err := c.Get(ctx, crds.Tenants, "", name)
+	if err != nil {
+		diags.AddError("Cannot read tenant", err.Error())
+		return false, diags
+	}
+	if obj == nil {
+		return false, diags
+	}
 	var spec crds.TenantSpec
 	if err := crds.SpecOf(obj, &spec); err != nil {
-		resp.Diagnostics.AddError("Cannot decode tenant", err.Error())
-		return
+		diags.AddError("Cannot decode tenant", err.Error())
+		return true, diags
 	}
-	state.ID, state.Name, state.Namespace = types.StringValue(name), types.StringValue(name), types.StringValue(spec.Namespace)
-	state.Dataplane = types.StringValue(spec.Dataplane)
-	state.DisplayName = optionalString(spec.DisplayName)
-	state.AdminGroups = optionalList(spec.AdminGroups)
-	state.Computes = optionalList(spec.Computes)
-	state.GPUQuota = quotaToModel(spec.GPUQuota, state.GPUQuota)
-	state.Overcommit = types.BoolValue(spec.Overcommit)
-	state.DeletionPolicy = types.StringValue(orDefault(spec.DeletionPolicy, "restrict"))
-	state.Labels = optionalMap(spec.Labels)
-	state.UID = types.StringValue(string(obj.GetUID()))
+	m.ID, m.Name, m.Namespace = types.StringValue(name), types.StringValue(name), types.StringValue(spec.Namespace)
+	m.Dataplane = types.StringValue(spec.Dataplane)
+	m.DisplayName = optionalString(spec.DisplayName)
+	m.AdminGroups = optionalList(spec.AdminGroups)
+	m.Computes = optionalList(spec.Computes)
+	m.GPUQuota = quotaToModel(spec.GPUQuota, m.GPUQuota)
+	m.Overcommit = types.BoolValue(spec.Overcommit)
+	m.DeletionPolicy = types.StringValue(orDefault(spec.DeletionPolicy, "restrict"))
+	m.Labels = optionalMap(spec.Labels)
+	m.UID = types.StringValue(string(obj.GetUID()))
 
-	inSync := true
 	ns, err := getNamespace(ctx, c, spec.Namespace)
 	if err != nil {
-		resp.Diagnostics.AddError("Cannot read tenant namespace", err.Error())
-		return
+		diags.AddError("Cannot read tenant namespace", err.Error())
+		return true, diags
 	}
-	state.Phase = types.StringValue("Missing")
+	m.Phase = types.StringValue("Missing")
 	if ns != nil {
-		state.Phase = types.StringValue(string(ns.Status.Phase))
+		m.Phase = types.StringValue(string(ns.Status.Phase))
 	}
-	inSync = ns != nil && kube.IsManaged(ns.Labels)
-	if ok, err := groupBindingInSync(ctx, c, spec.Namespace, groupBinding{tenantAdminBinding, "admin", spec.AdminGroups}); err != nil {
-		resp.Diagnostics.AddError("Cannot read tenant RoleBinding", err.Error())
-		return
-	} else if !ok {
-		inSync = false
+	inSync := ns != nil && kube.IsManaged(ns.Labels)
+	ok, err := groupBindingInSync(ctx, c, spec.Namespace, groupBinding{tenantAdminBinding, "admin", spec.AdminGroups})
+	if err != nil {
+		diags.AddError("Cannot read tenant RoleBinding", err.Error())
+		return true, diags
 	}
+	inSync = inSync && ok
 
-	state.EffectiveGPUQuota = emptyEffective()
-	if cat, err := r.p.catalog(ctx, c, spec.Dataplane, false); err == nil {
-		state.EffectiveGPUQuota = effectiveValue(quota.TenantEffective(quotaFromCRD(spec.GPUQuota), cat.Names()))
+	m.EffectiveGPUQuota = emptyEffective()
+	if cat, err := d.catalog(ctx, c, spec.Dataplane, false); err == nil {
+		m.EffectiveGPUQuota = effectiveValue(quota.TenantEffective(quotaFromCRD(spec.GPUQuota), cat.Names()))
 		rq, err := getResourceQuota(ctx, c, spec.Namespace)
 		if err != nil {
-			resp.Diagnostics.AddError("Cannot read tenant ResourceQuota", err.Error())
-			return
+			diags.AddError("Cannot read tenant ResourceQuota", err.Error())
+			return true, diags
 		}
 		inSync = inSync && rq != nil && resourceListEqual(rq.Spec.Hard, quota.Lockdown(cat))
 	}
-	state.ObjectsInSync = types.BoolValue(inSync)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	m.ObjectsInSync = types.BoolValue(inSync)
+	return true, diags
 }
 
 func (r *tenantResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
