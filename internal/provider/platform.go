@@ -3,9 +3,11 @@ package provider
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	admv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -82,6 +84,21 @@ const perPodMessage = `'this pod asks for more GPUs of one family than the large
   params.spec.tenant + '/' + params.spec.project + ' (gpu_quota.requests): ' +
   params.spec.maxPerPod.map(r, r + ' at most ' + string(params.spec.maxPerPod[r])).join(', ')`
 
+// waitPerPodPolicy waits until the API server evaluates the per-pod policy
+// for pods in namespace (it refuses them while it has not synced the
+// Project kind yet), probing with a server-side dry-run of a GPU-less pod.
+func waitPerPodPolicy(ctx context.Context, c *kube.Client, namespace string) error {
+	probe := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "gpuplane-admission-probe", Namespace: namespace},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "probe", Image: "gpuplane.invalid/probe"}}},
+	}
+	return waitFor(ctx, "the gpuplane admission policy to be active in namespace "+namespace, func() (bool, error) {
+		_, err := c.Typed.CoreV1().Pods(namespace).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		// Any other refusal (Pod Security, a webhook) is not ours to wait for.
+		return err == nil || !strings.Contains(err.Error(), "not yet synced"), nil
+	})
+}
+
 func installPerPodPolicy(ctx context.Context, c *kube.Client) error {
 	policy := admv1ac.ValidatingAdmissionPolicy(perPodPolicy).WithLabels(managedLabels(nil)).
 		WithSpec(admv1ac.ValidatingAdmissionPolicySpec().
@@ -103,6 +120,12 @@ func installPerPodPolicy(ctx context.Context, c *kube.Client) error {
 	binding := admv1ac.ValidatingAdmissionPolicyBinding(perPodPolicy).WithLabels(managedLabels(nil)).
 		WithSpec(admv1ac.ValidatingAdmissionPolicyBindingSpec().
 			WithPolicyName(perPodPolicy).
+			// Only project namespaces: until the API server has synced the
+			// Project kind the policy refuses every pod it matches, and other
+			// namespaces must never see that. The label is gpuplane's own;
+			// project admins cannot edit namespaces.
+			WithMatchResources(admv1ac.MatchResources().WithNamespaceSelector(metav1ac.LabelSelector().
+				WithMatchExpressions(metav1ac.LabelSelectorRequirement().WithKey(kube.LabelProject).WithOperator(metav1.LabelSelectorOpExists)))).
 			WithParamRef(admv1ac.ParamRef().
 				WithSelector(metav1ac.LabelSelector().WithMatchLabels(map[string]string{kube.LabelManagedBy: kube.ManagedBy})).
 				WithParameterNotFoundAction(admv1.AllowAction)).

@@ -216,10 +216,13 @@ func (r *projectResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 				fmt.Sprintf("Tenant %q does not exist and is not planned in this run. Create it (gpuplane_tenant) and reference it, "+
 					"e.g. tenant = gpuplane_tenant.%s.name, so Terraform plans and creates it first.", p.Tenant, p.Tenant))
 		default:
+			// Record before checking: Terraform plans sibling projects
+			// concurrently, and of two that overflow the tenant together at
+			// least the later check must see the other.
+			r.p.plans.setProject(p.Tenant, p.Name, &p.Quota)
 			eff, diags := r.check(ctx, c, t, p, true)
 			resp.Diagnostics.Append(diags...)
 			plan.EffectiveGPUQuota = effectiveValue(eff)
-			r.p.plans.setProject(p.Tenant, p.Name, &p.Quota)
 			if !req.State.Raw.IsNull() && !plan.Namespace.IsUnknown() {
 				r.warnBelowUsage(ctx, c, t, eff, plan.Namespace.ValueString(), p.Name, &resp.Diagnostics)
 			}
@@ -348,7 +351,11 @@ func writeProjectChildren(ctx context.Context, c *kube.Client, t tenantQuota, p 
 			return err
 		}
 	}
-	return applyResourceQuota(ctx, c, p.Namespace, quota.Hard(eff, t.Catalog), labels)
+	if err := applyResourceQuota(ctx, c, p.Namespace, quota.Hard(eff, t.Catalog), labels); err != nil {
+		return err
+	}
+	// Report success only once the per-pod cap is enforced in the namespace.
+	return waitPerPodPolicy(ctx, c, p.Namespace)
 }
 
 // findProject finds a Project object: in namespace when it is known, else
