@@ -35,6 +35,11 @@ RC
   fi
   echo "==> terraform apply examples/quickstart"
   tf apply -auto-approve -input=false -no-color -compact-warnings -var "kubeconfig=$cp_dir/kubeconfig" 2>&1 | grep -v -i 'dev_overrides\|provider development overrides\|^ *- gpuplane/gpuplane in\|The behavior may therefore\|applies to configuration\|published releases\|^ *│ *$\|^╷\|^╵\|Warning: Provider development'
+  echo "==> a few Pending GPU pods, then refresh to read their usage"
+  "$root/bin/gpuplane-demo-pods" -kubeconfig "$cp_dir/kubeconfig"
+  tf apply -refresh-only -auto-approve -input=false -no-color -var "kubeconfig=$cp_dir/kubeconfig" > "$demo/refresh.log" 2>&1 || {
+    cat "$demo/refresh.log"; exit 1; }
+  tf output -no-color gpu_usage
   echo "==> second plan (must be empty)"
   tf plan -detailed-exitcode -input=false -var "kubeconfig=$cp_dir/kubeconfig" > "$demo/plan.log" 2>&1 || {
     rc=$?; cat "$demo/plan.log"; echo "second plan is not empty (exit $rc)"; exit 1; }

@@ -76,3 +76,29 @@ output "effective_gpu_quota" {
     nlp      = gpuplane_project.nlp.effective_gpu_quota
   }
 }
+
+# GPU usage of the tenant, per project and family. `make demo` creates a few
+# Pending GPU pods and refreshes, so this shows them.
+data "gpuplane_gpu_usage" "research" {
+  tenant     = gpuplane_tenant.research.name
+  depends_on = [gpuplane_project.vision, gpuplane_project.nlp]
+}
+
+output "gpu_usage" {
+  description = "Used / limit per project and family, and whether the tenant is oversubscribed."
+  value = {
+    oversubscribed = data.gpuplane_gpu_usage.research.oversubscribed
+    projects = {
+      for project, families in data.gpuplane_gpu_usage.research.projects : project => {
+        for family, u in families : family => "${u.used} used of ${u.limit == null ? "unlimited" : u.limit}"
+      }
+    }
+  }
+}
+
+# The same arithmetic as the plan, without a cluster.
+output "vision_quota_by_function" {
+  value = provider::gpuplane::effective_gpu_quota(
+    gpuplane_tenant.research.gpu_quota, gpuplane_project.vision.gpu_quota, keys(gpuplane_dataplane.main.gpu_families)
+  )
+}
