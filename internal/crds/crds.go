@@ -128,6 +128,10 @@ type ProjectSpec struct {
 	// MaxPerPod is the per-workload GPU cap by resource name, computed from
 	// the effective quota; the gpuplane admission policy reads it.
 	MaxPerPod map[string]int64 `json:"maxPerPod,omitempty"`
+	// Placement maps the tenant's computes to their node selectors; the
+	// gpuplane placement policy admits only pods that select one of them.
+	// Empty when the tenant lists no computes.
+	Placement map[string]map[string]string `json:"placement,omitempty"`
 }
 
 // SpecOf decodes the spec of obj into out.

@@ -151,7 +151,7 @@ func makeBenchProject(ctx context.Context, c *kube.Client, name string) error {
 	if _, err := c.Apply(ctx, crds.Projects, obj); err != nil {
 		return err
 	}
-	if err := waitPerPodPolicy(ctx, c, ns); err != nil {
+	if err := waitPodPolicies(ctx, c, ns); err != nil {
 		return err
 	}
 	existing, err := c.Typed.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})

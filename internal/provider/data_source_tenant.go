@@ -31,6 +31,7 @@ type tenantDataModel struct {
 	Labels            types.Map      `tfsdk:"labels"`
 	UID               types.String   `tfsdk:"uid"`
 	EffectiveGPUQuota types.Map      `tfsdk:"effective_gpu_quota"`
+	ComputeCapacity   types.Map      `tfsdk:"compute_gpu_capacity"`
 }
 
 func (d *tenantDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
@@ -54,6 +55,8 @@ func (d *tenantDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 			"labels":              schema.MapAttribute{Computed: true, ElementType: types.StringType, MarkdownDescription: "The tenant's labels."},
 			"uid":                 schema.StringAttribute{Computed: true, MarkdownDescription: "UID of the `Tenant` object."},
 			"effective_gpu_quota": dataEffectiveQuotaAttribute(),
+			"compute_gpu_capacity": schema.MapAttribute{Computed: true, ElementType: types.Int64Type,
+				MarkdownDescription: "GPUs per family on the nodes of the tenant's computes."},
 		},
 	}
 }
@@ -81,7 +84,7 @@ func (d *tenantDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 	resp.Diagnostics.Append(resp.State.Set(ctx, &tenantDataModel{
 		ID: m.ID, Name: m.Name, Dataplane: m.Dataplane, DisplayName: m.DisplayName, Namespace: m.Namespace,
 		AdminGroups: m.AdminGroups, Computes: m.Computes, GPUQuota: m.GPUQuota, Overcommit: m.Overcommit,
-		Labels: m.Labels, UID: m.UID, EffectiveGPUQuota: m.EffectiveGPUQuota,
+		Labels: m.Labels, UID: m.UID, EffectiveGPUQuota: m.EffectiveGPUQuota, ComputeCapacity: m.ComputeCapacity,
 	})...)
 }
 

@@ -22,6 +22,7 @@ type planCache struct {
 	catalogs map[string]quota.Catalog // nil: planned, but known only at apply
 	tenants  map[string]tenantQuota
 	projects map[string]map[string]*quota.Quota // tenant → project → planned quota; nil = planned for destruction
+	computes map[string]map[string]string       // compute → planned node selector; nil = known only at apply
 }
 
 // tenantQuota is what a project needs to know of its tenant.
@@ -48,6 +49,7 @@ func newPlanCache() *planCache {
 		catalogs: map[string]quota.Catalog{},
 		tenants:  map[string]tenantQuota{},
 		projects: map[string]map[string]*quota.Quota{},
+		computes: map[string]map[string]string{},
 	}
 }
 
@@ -61,6 +63,65 @@ func (p *planCache) setTenant(t tenantQuota) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.tenants[t.Name] = t
+}
+
+// setCompute records a compute's planned node selector; nil: known only at apply.
+func (p *planCache) setCompute(name string, selector map[string]string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.computes[name] = selector
+}
+
+// errComputeUnknown: a compute's node selector is known only at apply.
+var errComputeUnknown = errors.New("the compute's node selector is known only at apply")
+
+// computeSelector returns a compute's node selector: planned in this run
+// when planned is set, else live. found is false when there is no such compute.
+func (d *providerData) computeSelector(ctx context.Context, c *kube.Client, name string, planned bool) (map[string]string, bool, error) {
+	if planned {
+		d.plans.mu.Lock()
+		sel, ok := d.plans.computes[name]
+		d.plans.mu.Unlock()
+		switch {
+		case ok && sel == nil:
+			return nil, true, errComputeUnknown
+		case ok:
+			return sel, true, nil
+		}
+	}
+	obj, err := c.Get(ctx, crds.Computes, "", name)
+	if err != nil || obj == nil {
+		return nil, false, err
+	}
+	var spec crds.ComputeSpec
+	if err := crds.SpecOf(obj, &spec); err != nil {
+		return nil, true, err
+	}
+	return spec.NodeSelector, true, nil
+}
+
+// placement returns the node selectors of a tenant's computes, by compute
+// name; known is false while a selector is known only at apply. A compute
+// that does not exist is an error.
+func (d *providerData) placement(ctx context.Context, c *kube.Client, t tenantQuota, planned bool) (map[string]map[string]string, bool, error) {
+	if !t.ComputesKnown {
+		return nil, false, nil
+	}
+	out := map[string]map[string]string{}
+	for _, name := range t.Computes {
+		sel, found, err := d.computeSelector(ctx, c, name, planned)
+		switch {
+		case errors.Is(err, errComputeUnknown):
+			return nil, false, nil
+		case err != nil:
+			return nil, false, err
+		case !found:
+			return nil, false, fmt.Errorf("compute %q does not exist. Create it (gpuplane_compute) and reference it, e.g. "+
+				"computes = [gpuplane_compute.%s.name], so Terraform creates it first", name, name)
+		}
+		out[name] = sel
+	}
+	return out, true, nil
 }
 
 // setProject records a project's planned quota; nil records its destruction.

@@ -61,79 +61,106 @@ func installPlatform(ctx context.Context, c *kube.Client) error {
 	if err != nil {
 		return err
 	}
-	return installPerPodPolicy(ctx, c)
+	return installPodPolicies(ctx, c)
 }
 
-// perPodPolicy caps the GPUs of one pod per project. A LimitRange cannot do
-// it: a type Pod max on an extended resource refuses every pod that does not
-// set that resource's limit, CPU-only pods included. The policy reads its
-// parameters from the Project object in the pod's namespace, which project
-// admins cannot edit; namespaces without one are not affected.
-const perPodPolicy = "gpuplane-gpu-per-pod"
+// podPolicy is one of gpuplane's ValidatingAdmissionPolicies on pods. Each
+// reads its parameters from the Project object in the pod's namespace,
+// which project admins cannot edit; namespaces without one are not affected.
+type podPolicy struct{ name, expression, message string }
 
-// perPodExpression: for every capped resource, the containers' limits add
-// up to at most the cap, and no init container exceeds it.
-const perPodExpression = `!has(params.spec.maxPerPod) || params.spec.maxPerPod.all(r,
+// The per-pod GPU cap. A LimitRange cannot do it: a type Pod max on an
+// extended resource refuses every pod that does not set that resource's
+// limit, CPU-only pods included. For every capped resource, the containers'
+// limits add up to at most the cap, and no init container exceeds it.
+var perPodPolicy = podPolicy{
+	name: "gpuplane-gpu-per-pod",
+	expression: `!has(params.spec.maxPerPod) || params.spec.maxPerPod.all(r,
   object.spec.containers.map(c, has(c.resources) && has(c.resources.limits) && r in c.resources.limits ?
     quantity(c.resources.limits[r]).asInteger() : 0).sum() <= params.spec.maxPerPod[r] &&
   (!has(object.spec.initContainers) || object.spec.initContainers.all(c,
     !has(c.resources) || !has(c.resources.limits) || !(r in c.resources.limits) ||
-    quantity(c.resources.limits[r]).asInteger() <= params.spec.maxPerPod[r])))`
-
-const perPodMessage = `'this pod asks for more GPUs of one family than the largest workload allowed in gpuplane project ' +
+    quantity(c.resources.limits[r]).asInteger() <= params.spec.maxPerPod[r])))`,
+	message: `'this pod asks for more GPUs of one family than the largest workload allowed in gpuplane project ' +
   params.spec.tenant + '/' + params.spec.project + ' (gpu_quota.requests): ' +
-  params.spec.maxPerPod.map(r, r + ' at most ' + string(params.spec.maxPerPod[r])).join(', ')`
+  params.spec.maxPerPod.map(r, r + ' at most ' + string(params.spec.maxPerPod[r])).join(', ')`,
+}
 
-// waitPerPodPolicy waits until the API server evaluates the per-pod policy
+// The placement policy: when the tenant lists computes, a pod must select
+// one of them, with spec.nodeSelector (all of the compute's labels) or with
+// required node affinity whose every term pins all of them with In.
+var placementPolicy = podPolicy{
+	name: "gpuplane-placement",
+	expression: `!has(params.spec.placement) || size(params.spec.placement) == 0 || params.spec.placement.exists(c,
+  (has(object.spec.nodeSelector) && params.spec.placement[c].all(k,
+    k in object.spec.nodeSelector && object.spec.nodeSelector[k] == params.spec.placement[c][k])) ||
+  (object.spec.?affinity.?nodeAffinity.?requiredDuringSchedulingIgnoredDuringExecution.?nodeSelectorTerms.orValue([]).size() > 0 &&
+   object.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms.all(t,
+     params.spec.placement[c].all(k, t.?matchExpressions.orValue([]).exists(e,
+       e.key == k && e.operator == 'In' && e.values.all(v, v == params.spec.placement[c][k]))))))`,
+	message: `'pods in gpuplane project ' + params.spec.tenant + '/' + params.spec.project +
+  ' must run on one of its tenant\'s computes: set spec.nodeSelector (or required node affinity) to ' +
+  params.spec.placement.map(c, c + ' {' + params.spec.placement[c].map(k, k + '=' + params.spec.placement[c][k]).join(', ') + '}').join(' or ')`,
+}
+
+var podPolicies = []podPolicy{perPodPolicy, placementPolicy}
+
+// waitPodPolicies waits until the API server evaluates gpuplane's pod policies
 // for pods in namespace (it refuses them while it has not synced the
 // Project kind yet), probing with a server-side dry-run of a GPU-less pod.
-func waitPerPodPolicy(ctx context.Context, c *kube.Client, namespace string) error {
+func waitPodPolicies(ctx context.Context, c *kube.Client, namespace string) error {
 	probe := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "gpuplane-admission-probe", Namespace: namespace},
 		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "probe", Image: "gpuplane.invalid/probe"}}},
 	}
-	return waitFor(ctx, "the gpuplane admission policy to be active in namespace "+namespace, func() (bool, error) {
+	return waitFor(ctx, "the gpuplane admission policies to be active in namespace "+namespace, func() (bool, error) {
 		_, err := c.Typed.CoreV1().Pods(namespace).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 		// Any other refusal (Pod Security, a webhook) is not ours to wait for.
 		return err == nil || !strings.Contains(err.Error(), "not yet synced"), nil
 	})
 }
 
-func installPerPodPolicy(ctx context.Context, c *kube.Client) error {
-	policy := admv1ac.ValidatingAdmissionPolicy(perPodPolicy).WithLabels(managedLabels(nil)).
-		WithSpec(admv1ac.ValidatingAdmissionPolicySpec().
-			WithFailurePolicy(admv1.Fail).
-			WithParamKind(admv1ac.ParamKind().WithAPIVersion(crds.Group + "/" + crds.Version).WithKind("Project")).
-			WithMatchConstraints(admv1ac.MatchResources().WithResourceRules(admv1ac.NamedRuleWithOperations().
-				WithOperations(admv1.Create).WithAPIGroups("").WithAPIVersions("v1").WithResources("pods"))).
-			WithValidations(admv1ac.Validation().
-				WithExpression(perPodExpression).
-				WithMessageExpression(perPodMessage).
-				WithReason(metav1.StatusReasonForbidden)))
-	err := kube.ApplyTyped(ctx, "ValidatingAdmissionPolicy", perPodPolicy, func(ctx context.Context) error {
-		_, err := c.Typed.AdmissionregistrationV1().ValidatingAdmissionPolicies().Apply(ctx, policy, c.ApplyOptions())
-		return err
-	})
-	if err != nil {
-		return err
+func installPodPolicies(ctx context.Context, c *kube.Client) error {
+	for _, p := range podPolicies {
+		policy := admv1ac.ValidatingAdmissionPolicy(p.name).WithLabels(managedLabels(nil)).
+			WithSpec(admv1ac.ValidatingAdmissionPolicySpec().
+				WithFailurePolicy(admv1.Fail).
+				WithParamKind(admv1ac.ParamKind().WithAPIVersion(crds.Group + "/" + crds.Version).WithKind("Project")).
+				WithMatchConstraints(admv1ac.MatchResources().WithResourceRules(admv1ac.NamedRuleWithOperations().
+					WithOperations(admv1.Create).WithAPIGroups("").WithAPIVersions("v1").WithResources("pods"))).
+				WithValidations(admv1ac.Validation().
+					WithExpression(p.expression).
+					WithMessageExpression(p.message).
+					WithReason(metav1.StatusReasonForbidden)))
+		err := kube.ApplyTyped(ctx, "ValidatingAdmissionPolicy", p.name, func(ctx context.Context) error {
+			_, err := c.Typed.AdmissionregistrationV1().ValidatingAdmissionPolicies().Apply(ctx, policy, c.ApplyOptions())
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		binding := admv1ac.ValidatingAdmissionPolicyBinding(p.name).WithLabels(managedLabels(nil)).
+			WithSpec(admv1ac.ValidatingAdmissionPolicyBindingSpec().
+				WithPolicyName(p.name).
+				// Only project namespaces: until the API server has synced the
+				// Project kind the policy refuses every pod it matches, and other
+				// namespaces must never see that. The label is gpuplane's own;
+				// project admins cannot edit namespaces.
+				WithMatchResources(admv1ac.MatchResources().WithNamespaceSelector(metav1ac.LabelSelector().
+					WithMatchExpressions(metav1ac.LabelSelectorRequirement().WithKey(kube.LabelProject).WithOperator(metav1.LabelSelectorOpExists)))).
+				WithParamRef(admv1ac.ParamRef().
+					WithSelector(metav1ac.LabelSelector().WithMatchLabels(map[string]string{kube.LabelManagedBy: kube.ManagedBy})).
+					WithParameterNotFoundAction(admv1.AllowAction)).
+				WithValidationActions(admv1.Deny))
+		err = kube.ApplyTyped(ctx, "ValidatingAdmissionPolicyBinding", p.name, func(ctx context.Context) error {
+			_, err := c.Typed.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Apply(ctx, binding, c.ApplyOptions())
+			return err
+		})
+		if err != nil {
+			return err
+		}
 	}
-	binding := admv1ac.ValidatingAdmissionPolicyBinding(perPodPolicy).WithLabels(managedLabels(nil)).
-		WithSpec(admv1ac.ValidatingAdmissionPolicyBindingSpec().
-			WithPolicyName(perPodPolicy).
-			// Only project namespaces: until the API server has synced the
-			// Project kind the policy refuses every pod it matches, and other
-			// namespaces must never see that. The label is gpuplane's own;
-			// project admins cannot edit namespaces.
-			WithMatchResources(admv1ac.MatchResources().WithNamespaceSelector(metav1ac.LabelSelector().
-				WithMatchExpressions(metav1ac.LabelSelectorRequirement().WithKey(kube.LabelProject).WithOperator(metav1.LabelSelectorOpExists)))).
-			WithParamRef(admv1ac.ParamRef().
-				WithSelector(metav1ac.LabelSelector().WithMatchLabels(map[string]string{kube.LabelManagedBy: kube.ManagedBy})).
-				WithParameterNotFoundAction(admv1.AllowAction)).
-			WithValidationActions(admv1.Deny))
-	return kube.ApplyTyped(ctx, "ValidatingAdmissionPolicyBinding", perPodPolicy, func(ctx context.Context) error {
-		_, err := c.Typed.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Apply(ctx, binding, c.ApplyOptions())
-		return err
-	})
+	return nil
 }
 
 // uninstallPlatform removes what installPlatform wrote and waits for the
@@ -146,21 +173,23 @@ func uninstallPlatform(ctx context.Context, c *kube.Client) error {
 	if err != nil {
 		return err
 	}
-	err = kube.Retry(ctx, func(ctx context.Context) error {
-		err := c.Typed.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(ctx, perPodPolicy, metav1.DeleteOptions{})
-		if apierrors.IsNotFound(err) {
-			err = nil
+	for _, p := range podPolicies {
+		err := kube.Retry(ctx, func(ctx context.Context) error {
+			err := c.Typed.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(ctx, p.name, metav1.DeleteOptions{})
+			if apierrors.IsNotFound(err) {
+				err = nil
+			}
+			if err == nil {
+				err = c.Typed.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(ctx, p.name, metav1.DeleteOptions{})
+			}
+			if apierrors.IsNotFound(err) {
+				return nil
+			}
+			return err
+		})
+		if err != nil {
+			return err
 		}
-		if err == nil {
-			err = c.Typed.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(ctx, perPodPolicy, metav1.DeleteOptions{})
-		}
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
-		return err
-	})
-	if err != nil {
-		return err
 	}
 	all, err := crds.All()
 	if err != nil {

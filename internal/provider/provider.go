@@ -276,6 +276,7 @@ func expandHome(p string) string {
 func (p *gpuplaneProvider) Resources(_ context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		NewDataplaneResource,
+		NewComputeResource,
 		NewTenantResource,
 		NewProjectResource,
 	}

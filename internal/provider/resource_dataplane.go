@@ -23,7 +23,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -380,24 +379,7 @@ func refreshComputed(ctx context.Context, c *kube.Client, m *dataplaneModel) dia
 
 // listNodes reads every node, page by page.
 func listNodes(ctx context.Context, c *kube.Client) ([]corev1.Node, error) {
-	var nodes []corev1.Node
-	opts := metav1.ListOptions{Limit: 500}
-	for {
-		var page *corev1.NodeList
-		err := kube.Retry(ctx, func(ctx context.Context) error {
-			var err error
-			page, err = c.Typed.CoreV1().Nodes().List(ctx, opts)
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-		nodes = append(nodes, page.Items...)
-		if page.Continue == "" {
-			return nodes, nil
-		}
-		opts.Continue = page.Continue
-	}
+	return listNodesMatching(ctx, c, nil)
 }
 
 // gpuCapacity sums the allocatable resource over the nodes whose labels match selector.

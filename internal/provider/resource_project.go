@@ -51,6 +51,7 @@ type projectModel struct {
 	GPUQuota          *gpuQuotaModel    `tfsdk:"gpu_quota"`
 	Labels            types.Map         `tfsdk:"labels"`
 	EffectiveGPUQuota types.Map         `tfsdk:"effective_gpu_quota"`
+	Placement         types.Map         `tfsdk:"placement"`
 	ObjectsInSync     types.Bool        `tfsdk:"objects_in_sync"`
 	Timeouts          timeouts.Value    `tfsdk:"timeouts"`
 }
@@ -101,8 +102,12 @@ func (r *projectResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				Validators: []validator.Map{mapvalidator.SizeAtLeast(1), labelMap(),
 					mapvalidator.KeysAre(stringvalidator.NoneOf(reservedLabelKeys...))}},
 			"effective_gpu_quota": effectiveQuotaAttribute("project"),
-			"objects_in_sync":     objectsInSyncAttribute(),
-			"timeouts":            timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
+			"placement": schema.MapAttribute{Computed: true, ElementType: types.MapType{ElemType: types.StringType},
+				MarkdownDescription: "The tenant's computes and their node selectors: when the tenant lists computes, pods in " +
+					"the project must select one of them (`spec.nodeSelector` with all of a compute's labels, or required node " +
+					"affinity pinning them with `In`); the API server refuses others. Null when the tenant lists none."},
+			"objects_in_sync": objectsInSyncAttribute(),
+			"timeouts":        timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
 		},
 	}
 }
@@ -199,6 +204,7 @@ func (r *projectResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	}
 	plan.ObjectsInSync = types.BoolValue(true)
 	plan.EffectiveGPUQuota = unknownEffective()
+	plan.Placement = types.MapUnknown(types.MapType{ElemType: types.StringType})
 
 	p, known, diags := intentOf(ctx, &plan)
 	resp.Diagnostics.Append(diags...)
@@ -223,6 +229,10 @@ func (r *projectResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 			eff, diags := r.check(ctx, c, t, p, true)
 			resp.Diagnostics.Append(diags...)
 			plan.EffectiveGPUQuota = effectiveValue(eff)
+			// The tenant reports a compute that does not exist; here it stays unknown.
+			if pl, known, err := r.p.placement(ctx, c, t, true); err == nil && known {
+				plan.Placement = placementValue(pl)
+			}
 			if !req.State.Raw.IsNull() && !plan.Namespace.IsUnknown() {
 				r.warnBelowUsage(ctx, c, t, eff, plan.Namespace.ValueString(), p.Name, &resp.Diagnostics)
 			}
@@ -305,10 +315,15 @@ func (r *projectResource) write(ctx context.Context, c *kube.Client, m *projectM
 	}
 	eff, d := r.check(ctx, c, t, p, false)
 	diags.Append(d...)
+	placement, _, err := r.p.placement(ctx, c, t, false)
+	if err != nil {
+		diags.AddAttributeError(path.Root("tenant"), "Cannot read the tenant's computes", err.Error())
+	}
 	if diags.HasError() {
 		return
 	}
 	m.ID = types.StringValue(p.Tenant + "/" + p.Name)
+	m.Placement = placementValue(placement)
 	m.EffectiveGPUQuota = effectiveValue(eff)
 	m.ObjectsInSync = types.BoolValue(false)
 
@@ -318,7 +333,7 @@ func (r *projectResource) write(ctx context.Context, c *kube.Client, m *projectM
 		return
 	}
 	spec := &crds.ProjectSpec{Tenant: p.Tenant, Project: p.Name, Compute: p.Compute, RoleMapping: p.Roles,
-		GPUQuota: crdQuota(p.Quota), Labels: p.Labels, MaxPerPod: quota.PodMax(eff, t.Catalog)}
+		GPUQuota: crdQuota(p.Quota), Labels: p.Labels, MaxPerPod: quota.PodMax(eff, t.Catalog), Placement: placement}
 	obj, err := crds.New("Project", p.Namespace, p.Name, labels, spec)
 	if err == nil {
 		_, err = c.Apply(ctx, crds.Projects, obj)
@@ -354,8 +369,8 @@ func writeProjectChildren(ctx context.Context, c *kube.Client, t tenantQuota, p 
 	if err := applyResourceQuota(ctx, c, p.Namespace, quota.Hard(eff, t.Catalog), labels); err != nil {
 		return err
 	}
-	// Report success only once the per-pod cap is enforced in the namespace.
-	return waitPerPodPolicy(ctx, c, p.Namespace)
+	// Report success only once the pod policies are enforced in the namespace.
+	return waitPodPolicies(ctx, c, p.Namespace)
 }
 
 // findProject finds a Project object: in namespace when it is known, else
@@ -417,6 +432,7 @@ func (d *providerData) readProject(ctx context.Context, c *kube.Client, tenant, 
 	m.RoleMapping = roleMappingToModel(spec.RoleMapping, m.RoleMapping)
 	m.GPUQuota = quotaToModel(spec.GPUQuota, m.GPUQuota)
 	m.Labels = optionalMap(spec.Labels)
+	m.Placement = placementValue(spec.Placement)
 
 	inSync, eff, err := d.childrenInSync(ctx, c, spec, ns)
 	if err != nil {
@@ -451,6 +467,10 @@ func (d *providerData) childrenInSync(ctx context.Context, c *kube.Client, spec 
 	// The per-pod cap lives in the Project object itself (the admission
 	// policy's parameters); it changes with the tenant's quota.
 	if !maps.Equal(spec.MaxPerPod, quota.PodMax(eff, t.Catalog)) {
+		return false, eff, nil
+	}
+	placement, _, err := d.placement(ctx, c, t, false)
+	if err != nil || !maps.EqualFunc(spec.Placement, placement, maps.Equal) {
 		return false, eff, nil
 	}
 	rq, err := getResourceQuota(ctx, c, ns)
@@ -517,6 +537,19 @@ func roleMappingToModel(rm crds.RoleMapping, prior *roleMappingModel) *roleMappi
 		return prior
 	}
 	return &roleMappingModel{Viewer: optionalList(rm.Viewer), Editor: optionalList(rm.Editor), Admin: optionalList(rm.Admin)}
+}
+
+// placementValue renders a placement; null when the tenant lists no computes.
+func placementValue(pl map[string]map[string]string) types.Map {
+	t := types.MapType{ElemType: types.StringType}
+	if len(pl) == 0 {
+		return types.MapNull(t)
+	}
+	els := map[string]attr.Value{}
+	for name, sel := range pl {
+		els[name] = optionalMap(sel)
+	}
+	return types.MapValueMust(t, els)
 }
 
 func stringValues(s []string) []attr.Value {

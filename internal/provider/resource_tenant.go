@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,6 +23,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/crds"
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/kube"
@@ -54,6 +57,7 @@ type tenantModel struct {
 	UID               types.String   `tfsdk:"uid"`
 	EffectiveGPUQuota types.Map      `tfsdk:"effective_gpu_quota"`
 	Phase             types.String   `tfsdk:"phase"`
+	ComputeCapacity   types.Map      `tfsdk:"compute_gpu_capacity"`
 	ObjectsInSync     types.Bool     `tfsdk:"objects_in_sync"`
 	Timeouts          timeouts.Value `tfsdk:"timeouts"`
 }
@@ -112,6 +116,9 @@ func (r *tenantResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 			"effective_gpu_quota": effectiveQuotaAttribute("tenant"),
 			"phase": schema.StringAttribute{Computed: true, MarkdownDescription: "Phase of the tenant namespace (`Active`, `Terminating`, or `Missing`).",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
+			"compute_gpu_capacity": schema.MapAttribute{Computed: true, ElementType: types.Int64Type,
+				MarkdownDescription: "GPUs per family on the nodes of the tenant's computes (null without computes). The plan " +
+					"warns when the tenant's limit for a family exceeds it."},
 			"objects_in_sync": objectsInSyncAttribute(),
 			"timeouts":        timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
 		},
@@ -184,7 +191,77 @@ func (r *tenantResource) check(ctx context.Context, c *kube.Client, m *tenantMod
 		}
 	}
 	addProblems(&diags, cross)
+	diags.Append(r.checkComputes(ctx, c, t, projects, planned)...)
 	return t, eff, diags
+}
+
+// checkComputes: the tenant's computes exist, and no project of the tenant
+// uses a compute the tenant no longer lists (rule 7).
+func (r *tenantResource) checkComputes(ctx context.Context, c *kube.Client, t tenantQuota, projects map[string]quota.Quota, planned bool) diag.Diagnostics {
+	var diags diag.Diagnostics
+	if !t.ComputesKnown {
+		return diags
+	}
+	if _, _, err := r.p.placement(ctx, c, t, planned); err != nil {
+		diags.AddAttributeError(path.Root("computes"), "Unknown compute", err.Error())
+	}
+	live, err := projectsOf(ctx, c, t.Name)
+	if err != nil {
+		diags.AddError("Cannot check the tenant's projects", err.Error())
+		return diags
+	}
+	for _, p := range live {
+		if p.Spec.Compute != "" && !slices.Contains(t.Computes, p.Spec.Compute) {
+			diags.AddAttributeError(path.Root("computes"), "Compute still in use",
+				fmt.Sprintf("Project %q of tenant %q uses compute %q, which computes no longer lists. Change the project's "+
+					"compute first (one apply), or keep %q in the tenant's computes.", p.Name, t.Name, p.Spec.Compute, p.Spec.Compute))
+		}
+	}
+	return diags
+}
+
+// computeCapacity sums the GPUs per family on the nodes of the tenant's
+// computes (each node once), and warns where the tenant's limit exceeds it.
+// It is null when the tenant lists no computes.
+func (d *providerData) computeCapacity(ctx context.Context, c *kube.Client, t tenantQuota, eff quota.Scope, planned bool, diags *diag.Diagnostics) types.Map {
+	unknown := types.MapNull(types.Int64Type) // state holds no unknowns
+	if planned {
+		unknown = types.MapUnknown(types.Int64Type)
+	}
+	placement, known, err := d.placement(ctx, c, t, planned)
+	if err != nil || !known {
+		return unknown
+	}
+	if len(placement) == 0 {
+		return types.MapNull(types.Int64Type)
+	}
+	nodes, err := listNodes(ctx, c)
+	if err != nil {
+		diags.AddError("Cannot list nodes", err.Error())
+		return unknown
+	}
+	var pool []corev1.Node
+	for _, n := range nodes {
+		for _, sel := range placement {
+			if labels.SelectorFromSet(sel).Matches(labels.Set(n.Labels)) {
+				pool = append(pool, n)
+				break
+			}
+		}
+	}
+	capacity := map[string]int64{}
+	for f, fam := range t.Catalog {
+		if fam.ResourceName == "" {
+			continue
+		}
+		capacity[f] = gpuCapacity(pool, fam.ResourceName, fam.NodeSelector)
+		if l := eff[f].Limit; l.Finite() && l.N > capacity[f] {
+			diags.AddAttributeWarning(path.Root("gpu_quota"), "Tenant quota exceeds its computes",
+				fmt.Sprintf("tenant %q, family %s: the limit of %d exceeds the %d GPUs on the nodes of its computes (%s); "+
+					"workloads beyond that stay Pending.", t.Name, f, l.N, capacity[f], strings.Join(t.Computes, ", ")))
+		}
+	}
+	return types.MapValueMust(types.Int64Type, int64Values(capacity))
 }
 
 func (r *tenantResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
@@ -201,6 +278,7 @@ func (r *tenantResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 	}
 	plan.ObjectsInSync = types.BoolValue(true)
 	plan.EffectiveGPUQuota = unknownEffective()
+	plan.ComputeCapacity = types.MapUnknown(types.Int64Type)
 
 	_, known, diags := tenantQuotaOf(ctx, &plan, nil)
 	resp.Diagnostics.Append(diags...)
@@ -214,6 +292,7 @@ func (r *tenantResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 		if eff != nil {
 			plan.EffectiveGPUQuota = effectiveValue(eff)
 			r.p.plans.setTenant(t)
+			plan.ComputeCapacity = r.p.computeCapacity(ctx, c, t, eff, true, &resp.Diagnostics)
 		}
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
@@ -298,6 +377,7 @@ func (r *tenantResource) write(ctx context.Context, c *kube.Client, m *tenantMod
 	}
 	m.ID, m.Namespace, m.UID = types.StringValue(t.Name), types.StringValue(t.Name), types.StringValue(string(obj.GetUID()))
 	m.EffectiveGPUQuota = effectiveValue(eff)
+	m.ComputeCapacity = r.p.computeCapacity(ctx, c, t, eff, false, &diag.Diagnostics{})
 	m.Phase = types.StringValue("Active")
 	m.ObjectsInSync = types.BoolValue(false)
 
@@ -402,8 +482,12 @@ func (d *providerData) readTenant(ctx context.Context, c *kube.Client, name stri
 	inSync = inSync && ok
 
 	m.EffectiveGPUQuota = emptyEffective()
+	m.ComputeCapacity = types.MapNull(types.Int64Type)
 	if cat, err := d.catalog(ctx, c, spec.Dataplane, false); err == nil {
-		m.EffectiveGPUQuota = effectiveValue(quota.TenantEffective(quotaFromCRD(spec.GPUQuota), cat.Names()))
+		eff := quota.TenantEffective(quotaFromCRD(spec.GPUQuota), cat.Names())
+		m.EffectiveGPUQuota = effectiveValue(eff)
+		t := tenantQuota{Name: name, Catalog: cat, Computes: spec.Computes, ComputesKnown: true}
+		m.ComputeCapacity = d.computeCapacity(ctx, c, t, eff, false, &diag.Diagnostics{})
 		rq, err := getResourceQuota(ctx, c, spec.Namespace)
 		if err != nil {
 			diags.AddError("Cannot read tenant ResourceQuota", err.Error())

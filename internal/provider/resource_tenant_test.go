@@ -20,7 +20,15 @@ import (
 // names the attribute, the values and the fix, and writes nothing.
 func TestAccQuota_planTimeRules(t *testing.T) {
 	testAccPreCheck(t)
-	tenant := func(q string) string { return platformConfig("  gpu_quota = " + q + "\n  computes = [\"h100-pool\"]") }
+	tenant := func(q string) string {
+		return platformConfig("  gpu_quota = "+q+"\n  computes = [gpuplane_compute.h100.name]") + `
+resource "gpuplane_compute" "h100" {
+  dataplane     = gpuplane_dataplane.main.name
+  name          = "h100-pool"
+  node_selector = { "pool" = "h100" }
+}
+`
+	}
 	okTenant := tenant(`{ limits = { "NVIDIA-H100" = 8, "Default" = 4 }, requests = { "NVIDIA-H100" = 4 } }`)
 	for name, tc := range map[string]struct {
 		config string
