@@ -32,11 +32,27 @@ resource "gpuplane_dataplane" "main" {
   }
 }
 
+# The node pools. Pods of the tenant's projects must select one of its computes.
+resource "gpuplane_compute" "h100" {
+  dataplane     = gpuplane_dataplane.main.name
+  name          = "h100-pool"
+  node_selector = { "pool" = "h100" }
+  gpu_family    = "NVIDIA-H100"
+}
+
+resource "gpuplane_compute" "a100" {
+  dataplane     = gpuplane_dataplane.main.name
+  name          = "a100-pool"
+  node_selector = { "pool" = "a100" }
+  gpu_family    = "NVIDIA-A100-1g"
+}
+
 resource "gpuplane_tenant" "research" {
   dataplane    = gpuplane_dataplane.main.name
   name         = "research"
   display_name = "Research"
   admin_groups = ["research-admins"]
+  computes     = [gpuplane_compute.h100.name, gpuplane_compute.a100.name]
   gpu_quota = {
     limits   = { "NVIDIA-H100" = 12, "Default" = 4 }
     requests = { "NVIDIA-H100" = 4 }
@@ -47,6 +63,7 @@ resource "gpuplane_tenant" "research" {
 resource "gpuplane_project" "vision" {
   tenant       = gpuplane_tenant.research.name
   name         = "vision"
+  compute      = gpuplane_compute.h100.name
   role_mapping = { editor = ["vision-eng"], admin = ["vision-leads"] }
   gpu_quota = {
     limits = { "NVIDIA-H100" = 8, "Default" = 2 }
@@ -64,8 +81,12 @@ resource "gpuplane_project" "nlp" {
 }
 
 output "gpu_capacity" {
-  description = "Allocatable GPUs per family on the dataplane's nodes."
-  value       = gpuplane_dataplane.main.gpu_capacity
+  description = "Allocatable GPUs per family on the dataplane's nodes, and on each compute."
+  value = {
+    dataplane   = gpuplane_dataplane.main.gpu_capacity
+    "h100-pool" = gpuplane_compute.h100.gpu_capacity
+    "a100-pool" = gpuplane_compute.a100.gpu_capacity
+  }
 }
 
 output "effective_gpu_quota" {

@@ -36,17 +36,20 @@ func main() {
 	}
 	server, token := kc.Clusters[0].Cluster.Server, kc.Users[0].User.Token
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // loopback demo cluster
+	// Each pod selects its pool: the tenant lists computes, so gpuplane's
+	// placement policy refuses pods that select none of them.
 	for _, p := range []struct {
-		ns, name, resource string
-		gpus               int
+		ns, name, resource, pool string
+		gpus                     int
 	}{
-		{"research-vision", "train-1", "nvidia.com/gpu-h100", 4},
-		{"research-vision", "train-2", "nvidia.com/gpu-h100", 2},
-		{"research-vision", "notebook", "nvidia.com/mig-1g.10gb", 1},
-		{"research-nlp", "serve", "nvidia.com/gpu-h100", 1},
+		{"research-vision", "train-1", "nvidia.com/gpu-h100", "h100", 4},
+		{"research-vision", "train-2", "nvidia.com/gpu-h100", "h100", 2},
+		{"research-vision", "notebook", "nvidia.com/mig-1g.10gb", "a100", 1},
+		{"research-nlp", "serve", "nvidia.com/gpu-h100", "h100", 1},
 	} {
 		pod := map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"name": p.name},
-			"spec": map[string]any{"containers": []any{map[string]any{"name": "main", "image": "registry.example/train:1",
+			"spec": map[string]any{"nodeSelector": map[string]string{"pool": p.pool},
+				"containers": []any{map[string]any{"name": "main", "image": "registry.example/train:1",
 				"resources": map[string]any{"limits": map[string]any{p.resource: fmt.Sprint(p.gpus)}}}}}}
 		body, _ := json.Marshal(pod)
 		req, _ := http.NewRequest(http.MethodPost, server+"/api/v1/namespaces/"+p.ns+"/pods", bytes.NewReader(body))
