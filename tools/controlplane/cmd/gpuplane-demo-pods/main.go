@@ -50,7 +50,7 @@ func main() {
 		pod := map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"name": p.name},
 			"spec": map[string]any{"nodeSelector": map[string]string{"pool": p.pool},
 				"containers": []any{map[string]any{"name": "main", "image": "registry.example/train:1",
-				"resources": map[string]any{"limits": map[string]any{p.resource: fmt.Sprint(p.gpus)}}}}}}
+					"resources": map[string]any{"limits": map[string]any{p.resource: fmt.Sprint(p.gpus)}}}}}}
 		body, _ := json.Marshal(pod)
 		req, _ := http.NewRequest(http.MethodPost, server+"/api/v1/namespaces/"+p.ns+"/pods", bytes.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+token)
