@@ -107,7 +107,7 @@ func TestAccCompute_placement(t *testing.T) {
 				PreConfig: func() {
 					fakeGPUNode(t, "pool-h100-c", map[string]string{"pool": "h100"}, map[string]int64{"nvidia.com/gpu-h100": 8})
 				},
-				Config: config,
+				Config:           config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("gpuplane_compute.h100", tfjsonpath.New("node_count"), n(3)),
