@@ -134,6 +134,24 @@ type ProjectSpec struct {
 	Placement map[string]map[string]string `json:"placement,omitempty"`
 }
 
+// Subject is a user, group or service account.
+type Subject struct {
+	Kind      string `json:"kind"`
+	Name      string `json:"name"`
+	Namespace string `json:"namespace,omitempty"`
+}
+
+// TenantMembershipSpec is the spec of a TenantMembership. Its object is
+// named <tenant>.<membership>.
+type TenantMembershipSpec struct {
+	Tenant     string  `json:"tenant"`
+	Membership string  `json:"membership"`
+	Subject    Subject `json:"subject"`
+	Role       string  `json:"role"`
+	// Projects are the covered projects; empty: every project of the tenant.
+	Projects []string `json:"projects,omitempty"`
+}
+
 // SpecOf decodes the spec of obj into out.
 func SpecOf(obj *unstructured.Unstructured, out any) error {
 	spec, _, err := unstructured.NestedMap(obj.Object, "spec")

@@ -129,3 +129,5 @@ func wrapped(parts ...string) *regexp.Regexp {
 	}
 	return regexp.MustCompile(`(?s)` + strings.Join(quoted, ".*"))
 }
+
+func regexpMust(s string) *regexp.Regexp { return regexp.MustCompile(s) }

@@ -23,6 +23,8 @@ type planCache struct {
 	tenants  map[string]tenantQuota
 	projects map[string]map[string]*quota.Quota // tenant → project → planned quota; nil = planned for destruction
 	computes map[string]map[string]string       // compute → planned node selector; nil = known only at apply
+	// memberships: tenant → subject key → the membership planned for it.
+	memberships map[string]map[string]string
 }
 
 // tenantQuota is what a project needs to know of its tenant.
@@ -46,10 +48,11 @@ func (t tenantQuota) Effective() quota.Scope {
 
 func newPlanCache() *planCache {
 	return &planCache{
-		catalogs: map[string]quota.Catalog{},
-		tenants:  map[string]tenantQuota{},
-		projects: map[string]map[string]*quota.Quota{},
-		computes: map[string]map[string]string{},
+		catalogs:    map[string]quota.Catalog{},
+		tenants:     map[string]tenantQuota{},
+		projects:    map[string]map[string]*quota.Quota{},
+		computes:    map[string]map[string]string{},
+		memberships: map[string]map[string]string{},
 	}
 }
 

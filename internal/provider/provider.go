@@ -279,6 +279,7 @@ func (p *gpuplaneProvider) Resources(_ context.Context) []func() resource.Resour
 		NewComputeResource,
 		NewTenantResource,
 		NewProjectResource,
+		NewTenantMembershipResource,
 	}
 }
 

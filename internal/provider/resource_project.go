@@ -369,6 +369,11 @@ func writeProjectChildren(ctx context.Context, c *kube.Client, t tenantQuota, p 
 	if err := applyResourceQuota(ctx, c, p.Namespace, quota.Hard(eff, t.Catalog), labels); err != nil {
 		return err
 	}
+	// The Project object is written; memberships written since list it and
+	// bind, and those written before are bound here.
+	if err := bindMembershipsInProject(ctx, c, p.Tenant, p.Name, p.Namespace); err != nil {
+		return err
+	}
 	// Report success only once the pod policies are enforced in the namespace.
 	return waitPodPolicies(ctx, c, p.Namespace)
 }

@@ -542,6 +542,18 @@ func (r *tenantResource) Delete(ctx context.Context, req resource.DeleteRequest,
 		resp.Diagnostics.AddError("Cannot delete tenant namespace", err.Error())
 		return
 	}
+	// Memberships mean nothing without their tenant.
+	mbs, err := membershipsOf(ctx, c, name)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot list the tenant's memberships", err.Error())
+		return
+	}
+	for _, mb := range mbs {
+		if err := deleteMembership(ctx, c, mb); err != nil {
+			resp.Diagnostics.AddError("Cannot delete membership "+mb.Name, err.Error())
+			return
+		}
+	}
 	if err := c.Delete(ctx, crds.Tenants, "", name); err != nil {
 		resp.Diagnostics.AddError("Cannot delete tenant", err.Error())
 	}
