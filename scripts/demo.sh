@@ -48,7 +48,7 @@ RC
 
 The local control plane keeps running. Try:
   export KUBECONFIG=$cp_dir/kubeconfig
-  kubectl get tenants,projects -A
+  kubectl get tenants,projects,tenantmemberships -A
   kubectl get resourcequota -n research-vision -o yaml
 Edit examples/quickstart/main.tf (e.g. raise a project above its tenant) and run
   TF_CLI_CONFIG_FILE=$TF_CLI_CONFIG_FILE terraform -chdir=examples/quickstart plan -var kubeconfig=$cp_dir/kubeconfig

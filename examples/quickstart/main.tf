@@ -80,6 +80,21 @@ resource "gpuplane_project" "nlp" {
   }
 }
 
+# People: a developer in vision only, and a group that views every project.
+resource "gpuplane_tenant_membership" "alice" {
+  tenant   = gpuplane_tenant.research.name
+  subject  = { kind = "User", name = "alice@example.com" }
+  role     = "developer"
+  projects = [gpuplane_project.vision.name]
+}
+
+resource "gpuplane_tenant_membership" "finance" {
+  tenant  = gpuplane_tenant.research.name
+  name    = "finance"
+  subject = { kind = "Group", name = "finance" }
+  role    = "viewer"
+}
+
 output "gpu_capacity" {
   description = "Allocatable GPUs per family on the dataplane's nodes, and on each compute."
   value = {
