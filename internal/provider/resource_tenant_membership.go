@@ -361,10 +361,12 @@ func syncMemberBindings(ctx context.Context, c *kube.Client, mb membership) erro
 	if err != nil {
 		return err
 	}
-	for _, rb := range live {
-		if mb.coversBinding(rb) {
-			continue
-		}
+	return deleteRoleBindings(ctx, c, slices.DeleteFunc(live, mb.coversBinding))
+}
+
+// deleteRoleBindings deletes bindings; those already gone are no error.
+func deleteRoleBindings(ctx context.Context, c *kube.Client, rbs []rbacv1.RoleBinding) error {
+	for _, rb := range rbs {
 		err := kube.Retry(ctx, func(ctx context.Context) error {
 			return c.Typed.RbacV1().RoleBindings(rb.Namespace).Delete(ctx, rb.Name, metav1.DeleteOptions{})
 		})
@@ -547,15 +549,7 @@ func deleteMembership(ctx context.Context, c *kube.Client, mb membership) error 
 	if err != nil {
 		return err
 	}
-	for _, rb := range live {
-		err := kube.Retry(ctx, func(ctx context.Context) error {
-			return c.Typed.RbacV1().RoleBindings(rb.Namespace).Delete(ctx, rb.Name, metav1.DeleteOptions{})
-		})
-		if err != nil && !apierrors.IsNotFound(err) {
-			return err
-		}
-	}
-	return nil
+	return deleteRoleBindings(ctx, c, live)
 }
 
 func (r *membershipResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
