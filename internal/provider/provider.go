@@ -327,7 +327,7 @@ func configureData(data any, diags *diag.Diagnostics) *providerData {
 	return d
 }
 
-// client returns the shared client or adds an error explaining why there is none.
+// clientOrError returns the shared client or adds an error explaining why there is none.
 func (d *providerData) clientOrError(diags *diag.Diagnostics) *kube.Client {
 	c, err := d.client.Get()
 	if err != nil {

@@ -178,6 +178,23 @@ resource "gpuplane_dataplane" "main" {
   name         = "main"
   gpu_families = { "NVIDIA-H100" = { resource_name = "nvidia.com/gpu" } }
 }
+# Resources whose plans read the cluster when they can (quota rules,
+# placement, memberships) must not read it now.
+resource "gpuplane_tenant" "t" {
+  dataplane = gpuplane_dataplane.main.name
+  name      = "t"
+  gpu_quota = { limits = { "Default" = 4 } }
+}
+resource "gpuplane_project" "p" {
+  tenant    = gpuplane_tenant.t.name
+  name      = "p"
+  gpu_quota = { limits = { "Default" = 2 } }
+}
+resource "gpuplane_tenant_membership" "m" {
+  tenant  = gpuplane_tenant.t.name
+  subject = { kind = "User", name = "u" }
+  role    = "viewer"
+}
 `,
 			PlanOnly:           true,
 			ExpectNonEmptyPlan: true,

@@ -170,7 +170,9 @@ func (r *tenantResource) check(ctx context.Context, c *kube.Client, m *tenantMod
 	problems = append(problems, quota.CheckSharedResources(eff, cat, scope)...)
 	addProblems(&diags, problems)
 
-	projects, err := r.p.projectQuotas(ctx, c, t.Name, false)
+	// The live projects: those planned in this run are planned after the
+	// tenant, and check themselves against it.
+	projects, err := projectsOf(ctx, c, t.Name)
 	if err != nil {
 		diags.AddError("Cannot check the tenant's projects", err.Error())
 		return t, eff, diags
@@ -178,9 +180,9 @@ func (r *tenantResource) check(ctx context.Context, c *kube.Client, m *tenantMod
 	families := cat.Names()
 	scopes := map[string]quota.Scope{}
 	var cross []quota.Problem
-	for name, pq := range projects {
-		scopes[name] = quota.ProjectEffective(eff, pq, families)
-		cross = append(cross, quota.CheckProjectInTenant(t.Name, eff, name, scopes[name])...)
+	for _, p := range projects {
+		scopes[p.Name] = quota.ProjectEffective(eff, quotaFromCRD(p.Spec.GPUQuota), families)
+		cross = append(cross, quota.CheckProjectInTenant(t.Name, eff, p.Name, scopes[p.Name])...)
 	}
 	cross = append(cross, quota.CheckTenantTotal(t.Name, eff, scopes, t.Overcommit)...)
 	for i := range cross {
@@ -197,7 +199,7 @@ func (r *tenantResource) check(ctx context.Context, c *kube.Client, m *tenantMod
 
 // checkComputes: the tenant's computes exist, and no project of the tenant
 // uses a compute the tenant no longer lists (rule 7).
-func (r *tenantResource) checkComputes(ctx context.Context, c *kube.Client, t tenantQuota, projects map[string]quota.Quota, planned bool) diag.Diagnostics {
+func (r *tenantResource) checkComputes(ctx context.Context, c *kube.Client, t tenantQuota, projects []liveProject, planned bool) diag.Diagnostics {
 	var diags diag.Diagnostics
 	if !t.ComputesKnown {
 		return diags
@@ -205,12 +207,7 @@ func (r *tenantResource) checkComputes(ctx context.Context, c *kube.Client, t te
 	if _, _, err := r.p.placement(ctx, c, t, planned); err != nil {
 		diags.AddAttributeError(path.Root("computes"), "Unknown compute", err.Error())
 	}
-	live, err := projectsOf(ctx, c, t.Name)
-	if err != nil {
-		diags.AddError("Cannot check the tenant's projects", err.Error())
-		return diags
-	}
-	for _, p := range live {
+	for _, p := range projects {
 		if p.Spec.Compute != "" && !slices.Contains(t.Computes, p.Spec.Compute) {
 			diags.AddAttributeError(path.Root("computes"), "Compute still in use",
 				fmt.Sprintf("Project %q of tenant %q uses compute %q, which computes no longer lists. Change the project's "+
