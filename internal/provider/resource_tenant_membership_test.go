@@ -187,6 +187,19 @@ resource "gpuplane_project" "late" {
 				}},
 				Check: checkAccess(t, access{"alice@example.com", nil, "research-vision", "create", "pods", true}),
 			},
+			{
+				// A project never moves to another tenant: it is replaced, and
+				// the new one gets the new tenant's memberships, not the old's.
+				Config: strings.Replace(membershipPlatform, "tenant = gpuplane_tenant.other.name\n  name   = \"team\"",
+					"tenant = gpuplane_tenant.research.name\n  name   = \"team\"", 1) + memberships(`[gpuplane_project.vision.name]`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("gpuplane_project.team", plancheck.ResourceActionDestroyBeforeCreate),
+				}},
+				Check: checkAccess(t,
+					access{"bob@example.com", nil, "research-team", "get", "pods", true},
+					access{ci, ciGroups, "research-team", "create", "pods", false},
+				),
+			},
 		},
 	})
 }
