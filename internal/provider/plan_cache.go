@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -22,7 +23,7 @@ type planCache struct {
 	catalogs map[string]quota.Catalog // nil: planned, but known only at apply
 	tenants  map[string]tenantQuota
 	projects map[string]map[string]*quota.Quota // tenant → project → planned quota; nil = planned for destruction
-	computes map[string]map[string]string       // compute → planned node selector; nil = known only at apply
+	computes map[string]*computeView            // compute → planned view; nil = known only at apply
 	// memberships: tenant → subject key → the membership planned for it.
 	memberships map[string]map[string]string
 }
@@ -51,7 +52,7 @@ func newPlanCache() *planCache {
 		catalogs:    map[string]quota.Catalog{},
 		tenants:     map[string]tenantQuota{},
 		projects:    map[string]map[string]*quota.Quota{},
-		computes:    map[string]map[string]string{},
+		computes:    map[string]*computeView{},
 		memberships: map[string]map[string]string{},
 	}
 }
@@ -68,28 +69,35 @@ func (p *planCache) setTenant(t tenantQuota) {
 	p.tenants[t.Name] = t
 }
 
-// setCompute records a compute's planned node selector; nil: known only at apply.
-func (p *planCache) setCompute(name string, selector map[string]string) {
+// computeView is what placement needs of a compute: its node labels and
+// the keys of the taints its tolerations tolerate.
+type computeView struct {
+	Selector  map[string]string
+	TaintKeys []string
+}
+
+// setCompute records a compute's planned view; nil: known only at apply.
+func (p *planCache) setCompute(name string, v *computeView) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.computes[name] = selector
+	p.computes[name] = v
 }
 
 // errComputeUnknown: a compute's node selector is known only at apply.
 var errComputeUnknown = errors.New("the compute's node selector is known only at apply")
 
-// computeSelector returns a compute's node selector: planned in this run
-// when planned is set, else live. found is false when there is no such compute.
-func (d *providerData) computeSelector(ctx context.Context, c *kube.Client, name string, planned bool) (map[string]string, bool, error) {
+// compute returns a compute's view: planned in this run when planned is
+// set, else live. found is false when there is no such compute.
+func (d *providerData) compute(ctx context.Context, c *kube.Client, name string, planned bool) (*computeView, bool, error) {
 	if planned {
 		d.plans.mu.Lock()
-		sel, ok := d.plans.computes[name]
+		v, ok := d.plans.computes[name]
 		d.plans.mu.Unlock()
 		switch {
-		case ok && sel == nil:
+		case ok && v == nil:
 			return nil, true, errComputeUnknown
 		case ok:
-			return sel, true, nil
+			return v, true, nil
 		}
 	}
 	obj, err := c.Get(ctx, crds.Computes, "", name)
@@ -100,7 +108,69 @@ func (d *providerData) computeSelector(ctx context.Context, c *kube.Client, name
 	if err := crds.SpecOf(obj, &spec); err != nil {
 		return nil, true, err
 	}
-	return spec.NodeSelector, true, nil
+	return viewOf(spec), true, nil
+}
+
+func viewOf(spec crds.ComputeSpec) *computeView {
+	v := &computeView{Selector: spec.NodeSelector}
+	for _, t := range spec.Tolerations {
+		if t.Key != "" {
+			v.TaintKeys = append(v.TaintKeys, t.Key)
+		}
+	}
+	return v
+}
+
+// excluded returns the computes a tenant's pods must not reach: those
+// attached to other tenants and not to it (tenants planned in this run
+// with their planned computes). known is false while something is known
+// only at apply.
+func (d *providerData) excluded(ctx context.Context, c *kube.Client, t tenantQuota, planned bool) (map[string]crds.ExcludedCompute, bool, error) {
+	if !t.ComputesKnown {
+		return nil, false, nil
+	}
+	attached := map[string][]string{} // tenant → computes
+	items, err := c.List(ctx, crds.Tenants, "", "")
+	if err != nil && !apierrors.IsNotFound(err) {
+		return nil, false, err
+	}
+	for i := range items {
+		var spec crds.TenantSpec
+		if err := crds.SpecOf(&items[i], &spec); err != nil {
+			return nil, false, err
+		}
+		attached[items[i].GetName()] = spec.Computes
+	}
+	if planned {
+		d.plans.mu.Lock()
+		for name, pt := range d.plans.tenants {
+			if !pt.ComputesKnown {
+				d.plans.mu.Unlock()
+				return nil, false, nil
+			}
+			attached[name] = pt.Computes
+		}
+		d.plans.mu.Unlock()
+	}
+	attached[t.Name] = t.Computes
+	out := map[string]crds.ExcludedCompute{}
+	for tenant, computes := range attached {
+		for _, name := range computes {
+			if tenant == t.Name || slices.Contains(t.Computes, name) {
+				continue
+			}
+			v, found, err := d.compute(ctx, c, name, planned)
+			switch {
+			case errors.Is(err, errComputeUnknown):
+				return nil, false, nil
+			case err != nil:
+				return nil, false, err
+			case found:
+				out[name] = crds.ExcludedCompute{NodeSelector: v.Selector, TaintKeys: v.TaintKeys}
+			}
+		}
+	}
+	return out, true, nil
 }
 
 // placement returns the node selectors of a tenant's computes, by compute
@@ -112,7 +182,7 @@ func (d *providerData) placement(ctx context.Context, c *kube.Client, t tenantQu
 	}
 	out := map[string]map[string]string{}
 	for _, name := range t.Computes {
-		sel, found, err := d.computeSelector(ctx, c, name, planned)
+		v, found, err := d.compute(ctx, c, name, planned)
 		switch {
 		case errors.Is(err, errComputeUnknown):
 			return nil, false, nil
@@ -122,7 +192,7 @@ func (d *providerData) placement(ctx context.Context, c *kube.Client, t tenantQu
 			return nil, false, fmt.Errorf("compute %q does not exist. Create it (gpuplane_compute) and reference it, e.g. "+
 				"computes = [gpuplane_compute.%s.name], so Terraform creates it first", name, name)
 		}
-		out[name] = sel
+		out[name] = v.Selector
 	}
 	return out, true, nil
 }

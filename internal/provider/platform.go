@@ -67,7 +67,14 @@ func installPlatform(ctx context.Context, c *kube.Client) error {
 // podPolicy is one of gpuplane's ValidatingAdmissionPolicies on pods. Each
 // reads its parameters from the Project object in the pod's namespace,
 // which project admins cannot edit; namespaces without one are not affected.
-type podPolicy struct{ name, expression, message string }
+type podPolicy struct {
+	name        string
+	validations []policyValidation
+}
+
+// policyValidation is a CEL expression a pod must satisfy, and the message
+// (a CEL expression too) of a refusal.
+type policyValidation struct{ expression, message string }
 
 // The per-pod GPU cap. A LimitRange cannot do it: a type Pod max on an
 // extended resource refuses every pod that does not set that resource's
@@ -75,32 +82,42 @@ type podPolicy struct{ name, expression, message string }
 // limits add up to at most the cap, and no init container exceeds it.
 var perPodPolicy = podPolicy{
 	name: "gpuplane-gpu-per-pod",
-	expression: `!has(params.spec.maxPerPod) || params.spec.maxPerPod.all(r,
+	validations: []policyValidation{{expression: `!has(params.spec.maxPerPod) || params.spec.maxPerPod.all(r,
   object.spec.containers.map(c, has(c.resources) && has(c.resources.limits) && r in c.resources.limits ?
     quantity(c.resources.limits[r]).asInteger() : 0).sum() <= params.spec.maxPerPod[r] &&
   (!has(object.spec.initContainers) || object.spec.initContainers.all(c,
     !has(c.resources) || !has(c.resources.limits) || !(r in c.resources.limits) ||
     quantity(c.resources.limits[r]).asInteger() <= params.spec.maxPerPod[r])))`,
-	message: `'this pod asks for more GPUs of one family than the largest workload allowed in gpuplane project ' +
+		message: `'this pod asks for more GPUs of one family than the largest workload allowed in gpuplane project ' +
   params.spec.tenant + '/' + params.spec.project + ' (gpu_quota.requests): ' +
-  params.spec.maxPerPod.map(r, r + ' at most ' + string(params.spec.maxPerPod[r])).join(', ')`,
+  params.spec.maxPerPod.map(r, r + ' at most ' + string(params.spec.maxPerPod[r])).join(', ')`}},
 }
 
 // The placement policy: when the tenant lists computes, a pod must select
 // one of them, with spec.nodeSelector (all of the compute's labels) or with
-// required node affinity whose every term pins all of them with In.
+// required node affinity whose every term pins all of them with In. And a
+// pod may neither select nor tolerate a compute attached to other tenants
+// only (a toleration without key, operator Exists, tolerates every taint).
 var placementPolicy = podPolicy{
 	name: "gpuplane-placement",
-	expression: `!has(params.spec.placement) || size(params.spec.placement) == 0 || params.spec.placement.exists(c,
+	validations: []policyValidation{{expression: `!has(params.spec.placement) || size(params.spec.placement) == 0 || params.spec.placement.exists(c,
   (has(object.spec.nodeSelector) && params.spec.placement[c].all(k,
     k in object.spec.nodeSelector && object.spec.nodeSelector[k] == params.spec.placement[c][k])) ||
   (object.spec.?affinity.?nodeAffinity.?requiredDuringSchedulingIgnoredDuringExecution.?nodeSelectorTerms.orValue([]).size() > 0 &&
    object.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms.all(t,
      params.spec.placement[c].all(k, t.?matchExpressions.orValue([]).exists(e,
        e.key == k && e.operator == 'In' && e.values.all(v, v == params.spec.placement[c][k]))))))`,
-	message: `'pods in gpuplane project ' + params.spec.tenant + '/' + params.spec.project +
+		message: `'pods in gpuplane project ' + params.spec.tenant + '/' + params.spec.project +
   ' must run on one of its tenant\'s computes: set spec.nodeSelector (or required node affinity) to ' +
-  params.spec.placement.map(c, c + ' {' + params.spec.placement[c].map(k, k + '=' + params.spec.placement[c][k]).join(', ') + '}').join(' or ')`,
+  params.spec.placement.map(c, c + ' {' + params.spec.placement[c].map(k, k + '=' + params.spec.placement[c][k]).join(', ') + '}').join(' or ')`}, {
+		expression: `!has(params.spec.excluded) || params.spec.excluded.all(c,
+  !(has(params.spec.excluded[c].nodeSelector) && has(object.spec.nodeSelector) &&
+    params.spec.excluded[c].nodeSelector.all(k, k in object.spec.nodeSelector &&
+      object.spec.nodeSelector[k] == params.spec.excluded[c].nodeSelector[k])) &&
+  !(has(params.spec.excluded[c].taintKeys) && has(object.spec.tolerations) && object.spec.tolerations.exists(t,
+    (t.?key.orValue('') == '' && t.?operator.orValue('') == 'Exists') || t.?key.orValue('') in params.spec.excluded[c].taintKeys)))`,
+		message: `'pods in gpuplane project ' + params.spec.tenant + '/' + params.spec.project +
+  ' may neither select nor tolerate the computes of other tenants: ' + params.spec.excluded.map(c, c).join(', ')`}},
 }
 
 var podPolicies = []podPolicy{perPodPolicy, placementPolicy}
@@ -120,6 +137,15 @@ func waitPodPolicies(ctx context.Context, c *kube.Client, namespace string) erro
 	})
 }
 
+func validations(p podPolicy) []*admv1ac.ValidationApplyConfiguration {
+	out := make([]*admv1ac.ValidationApplyConfiguration, 0, len(p.validations))
+	for _, v := range p.validations {
+		out = append(out, admv1ac.Validation().WithExpression(v.expression).WithMessageExpression(v.message).
+			WithReason(metav1.StatusReasonForbidden))
+	}
+	return out
+}
+
 func installPodPolicies(ctx context.Context, c *kube.Client) error {
 	for _, p := range podPolicies {
 		policy := admv1ac.ValidatingAdmissionPolicy(p.name).WithLabels(managedLabels(nil)).
@@ -128,10 +154,7 @@ func installPodPolicies(ctx context.Context, c *kube.Client) error {
 				WithParamKind(admv1ac.ParamKind().WithAPIVersion(crds.Group + "/" + crds.Version).WithKind("Project")).
 				WithMatchConstraints(admv1ac.MatchResources().WithResourceRules(admv1ac.NamedRuleWithOperations().
 					WithOperations(admv1.Create).WithAPIGroups("").WithAPIVersions("v1").WithResources("pods"))).
-				WithValidations(admv1ac.Validation().
-					WithExpression(p.expression).
-					WithMessageExpression(p.message).
-					WithReason(metav1.StatusReasonForbidden)))
+				WithValidations(validations(p)...))
 		err := kube.ApplyTyped(ctx, "ValidatingAdmissionPolicy", p.name, func(ctx context.Context) error {
 			_, err := c.Typed.AdmissionregistrationV1().ValidatingAdmissionPolicies().Apply(ctx, policy, c.ApplyOptions())
 			return err

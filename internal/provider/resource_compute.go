@@ -115,12 +115,19 @@ func (r *computeResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	}
 	plan.ID = plan.Name
 	sel, known := stringMap(ctx, plan.NodeSelector)
+	view := &computeView{Selector: sel}
+	for _, t := range plan.Tolerations {
+		known = known && !t.Key.IsUnknown()
+		if t.Key.ValueString() != "" {
+			view.TaintKeys = append(view.TaintKeys, t.Key.ValueString())
+		}
+	}
 	if !known {
 		r.p.plans.setCompute(plan.Name.ValueString(), nil)
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 		return
 	}
-	r.p.plans.setCompute(plan.Name.ValueString(), sel)
+	r.p.plans.setCompute(plan.Name.ValueString(), view)
 	if !r.p.client.Known() || plan.Dataplane.IsUnknown() || plan.GPUFamily.IsUnknown() {
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 		return

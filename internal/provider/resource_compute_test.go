@@ -68,6 +68,18 @@ resource "gpuplane_project" "team" {
   name    = "team"
   compute = gpuplane_compute.a100.name
 }
+
+# A tenant without computes may run anywhere but on the other tenants' computes.
+resource "gpuplane_tenant" "free" {
+  dataplane  = gpuplane_dataplane.main.name
+  name       = "free"
+  depends_on = [gpuplane_tenant.research, gpuplane_tenant.other]
+}
+
+resource "gpuplane_project" "open" {
+  tenant = gpuplane_tenant.free.name
+  name   = "open"
+}
 `, h100Selector, researchComputes)
 }
 
@@ -97,9 +109,16 @@ func TestAccCompute_placement(t *testing.T) {
 						knownvalue.MapExact(map[string]knownvalue.Check{"NVIDIA-H100": n(16), "NVIDIA-A100": n(0)})),
 					statecheck.ExpectKnownValue("gpuplane_project.vision", tfjsonpath.New("placement"), knownvalue.MapExact(map[string]knownvalue.Check{
 						"h100-pool": knownvalue.MapExact(map[string]knownvalue.Check{"pool": knownvalue.StringExact("h100")})})),
+					statecheck.ExpectKnownValue("gpuplane_project.vision", tfjsonpath.New("excluded_computes"), knownvalue.MapExact(map[string]knownvalue.Check{
+						"a100-pool": knownvalue.ObjectExact(map[string]knownvalue.Check{
+							"node_selector": knownvalue.MapExact(map[string]knownvalue.Check{"pool": knownvalue.StringExact("a100")}),
+							"taint_keys":    knownvalue.Null()})})),
+					statecheck.ExpectKnownValue("gpuplane_project.open", tfjsonpath.New("placement"), knownvalue.Null()),
+					statecheck.ExpectKnownValue("gpuplane_project.open", tfjsonpath.New("excluded_computes").AtMapKey("h100-pool").AtMapKey("taint_keys"),
+						knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("nvidia.com/gpu")})),
 				},
 				ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
-				Check:            checkPlacementPods(t),
+				Check:            resource.ComposeAggregateTestCheckFunc(checkPlacementPods(t), checkExcludedPods(t)),
 			},
 			{ResourceName: "gpuplane_compute.h100", ImportState: true, ImportStateId: "h100-pool", ImportStateVerify: true},
 			{
@@ -188,6 +207,42 @@ func checkPlacementPods(t *testing.T) resource.TestCheckFunc {
 					Containers: []corev1.Container{{Name: "main", Image: "registry.example/app:1"}}},
 			}
 			_, err := c.Typed.CoreV1().Pods("research-vision").Create(context.Background(), pod, metav1.CreateOptions{})
+			switch {
+			case tc.want == "" && err != nil:
+				return fmt.Errorf("pod %s refused: %v", tc.name, err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				return fmt.Errorf("pod %s: got %v, want a refusal with %q", tc.name, err, tc.want)
+			}
+		}
+		return nil
+	}
+}
+
+// checkExcludedPods: in a project whose tenant lists no computes, pods may
+// run anywhere except on computes attached to other tenants.
+func checkExcludedPods(t *testing.T) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		c := testClient(t)
+		const refused = "may neither select nor tolerate the computes of other tenants"
+		for _, tc := range []struct {
+			name        string
+			selector    map[string]string
+			tolerations []corev1.Toleration
+			want        string
+		}{
+			{"anywhere", nil, nil, ""},
+			{"own-labels", map[string]string{"pool": "cpu"}, nil, ""},
+			{"unrelated-toleration", nil, []corev1.Toleration{{Key: "spot", Operator: corev1.TolerationOpExists}}, ""},
+			{"selects-other-pool", map[string]string{"pool": "a100"}, nil, refused},
+			{"tolerates-other-pool", nil, []corev1.Toleration{{Key: "nvidia.com/gpu", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}}, refused},
+			{"tolerates-everything", nil, []corev1.Toleration{{Operator: corev1.TolerationOpExists}}, refused},
+		} {
+			pod := &corev1.Pod{
+				ObjectMeta: metav1.ObjectMeta{Name: tc.name},
+				Spec: corev1.PodSpec{NodeSelector: tc.selector, Tolerations: tc.tolerations,
+					Containers: []corev1.Container{{Name: "main", Image: "registry.example/app:1"}}},
+			}
+			_, err := c.Typed.CoreV1().Pods("free-open").Create(context.Background(), pod, metav1.CreateOptions{})
 			switch {
 			case tc.want == "" && err != nil:
 				return fmt.Errorf("pod %s refused: %v", tc.name, err)
