@@ -24,8 +24,9 @@ import (
 // and project admins must not write the object that holds their quota.
 const viewRoleName = "gpuplane-view"
 
-// installPlatform server-side applies the CRDs and ClusterRoles of this
-// provider version and waits until the CRDs are served.
+// installPlatform server-side applies the CRDs, the ClusterRole and the pod
+// admission policies of this provider version, waiting until the CRDs are
+// served.
 func installPlatform(ctx context.Context, c *kube.Client) error {
 	all, err := crds.All()
 	if err != nil {

@@ -98,7 +98,10 @@ func TestConfigureUnknown(t *testing.T) {
 	p := New("test")()
 	var sr provider.SchemaResponse
 	p.Schema(context.Background(), provider.SchemaRequest{}, &sr)
-	typ := sr.Schema.Type().TerraformType(context.Background()).(tftypes.Object)
+	typ, ok := sr.Schema.Type().TerraformType(context.Background()).(tftypes.Object)
+	if !ok {
+		t.Fatal("provider schema is not an object")
+	}
 	vals := map[string]tftypes.Value{}
 	for name, at := range typ.AttributeTypes {
 		vals[name] = tftypes.NewValue(at, nil)
@@ -117,7 +120,10 @@ func TestConfigureUnknown(t *testing.T) {
 		if (resp.Deferred != nil) != deferral {
 			t.Errorf("DeferralAllowed=%v: Deferred = %v", deferral, resp.Deferred)
 		}
-		data := resp.ResourceData.(*providerData)
+		data, ok := resp.ResourceData.(*providerData)
+		if !ok {
+			t.Fatalf("ResourceData is %T", resp.ResourceData)
+		}
 		if data.client.Known() {
 			t.Errorf("DeferralAllowed=%v: client reported known for an unknown host", deferral)
 		}

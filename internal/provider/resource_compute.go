@@ -114,7 +114,7 @@ func (r *computeResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		return
 	}
 	plan.ID = plan.Name
-	sel, known := stringMap(ctx, plan.NodeSelector)
+	sel, known := stringMap(plan.NodeSelector)
 	view := &computeView{Selector: sel}
 	for _, t := range plan.Tolerations {
 		known = known && !t.Key.IsUnknown()
@@ -211,7 +211,7 @@ func (r *computeResource) write(ctx context.Context, c *kube.Client, m *computeM
 		return
 	}
 	diags.Append(checkGPUFamily(m.GPUFamily, cat)...)
-	sel, _ := stringMap(ctx, m.NodeSelector)
+	sel, _ := stringMap(m.NodeSelector)
 	spec := &crds.ComputeSpec{Dataplane: m.Dataplane.ValueString(), DisplayName: m.DisplayName.ValueString(),
 		GPUFamily: m.GPUFamily.ValueString(), NodeSelector: sel}
 	for _, t := range m.Tolerations {
@@ -379,7 +379,7 @@ func listNodesMatching(ctx context.Context, c *kube.Client, sel map[string]strin
 }
 
 // stringMap converts a map(string); known is false when any part is unknown.
-func stringMap(ctx context.Context, m types.Map) (map[string]string, bool) {
+func stringMap(m types.Map) (map[string]string, bool) {
 	if m.IsUnknown() {
 		return nil, false
 	}
