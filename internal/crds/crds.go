@@ -132,16 +132,6 @@ type ProjectSpec struct {
 	// gpuplane placement policy admits only pods that select one of them.
 	// Empty when the tenant lists no computes.
 	Placement map[string]map[string]string `json:"placement,omitempty"`
-	// Excluded are the computes attached to other tenants only: the
-	// placement policy refuses pods that select or tolerate them.
-	Excluded map[string]ExcludedCompute `json:"excluded,omitempty"`
-}
-
-// ExcludedCompute is how a pod could reach another tenant's compute: by
-// selecting its labels, or by tolerating its taints.
-type ExcludedCompute struct {
-	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
-	TaintKeys    []string          `json:"taintKeys,omitempty"`
 }
 
 // Subject is a user, group or service account.

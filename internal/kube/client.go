@@ -2,6 +2,7 @@ package kube
 
 import (
 	"errors"
+	"net/http"
 	"sync"
 
 	"k8s.io/client-go/dynamic"
@@ -14,11 +15,15 @@ type Client struct {
 	Typed        kubernetes.Interface
 	Dynamic      dynamic.Interface
 	FieldManager string
+
+	cache *listCache
 }
 
 // NewClient builds a client from a resolved configuration.
 func NewClient(rc *rest.Config, fieldManager string) (*Client, error) {
 	rc = rest.CopyConfig(rc)
+	cache := &listCache{entries: map[string]*cachedList{}}
+	rc.Wrap(func(rt http.RoundTripper) http.RoundTripper { return writeCounter{rt, &cache.gen} })
 	rc.Wrap(newLoggingTransport)
 	typed, err := kubernetes.NewForConfig(rc)
 	if err != nil {
@@ -31,7 +36,7 @@ func NewClient(rc *rest.Config, fieldManager string) (*Client, error) {
 	if fieldManager == "" {
 		fieldManager = DefaultFieldManager
 	}
-	return &Client{Typed: typed, Dynamic: dyn, FieldManager: fieldManager}, nil
+	return &Client{Typed: typed, Dynamic: dyn, FieldManager: fieldManager, cache: cache}, nil
 }
 
 // ErrConfigUnknown is returned when the provider configuration depends on

@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
-
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/crds"
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/kube"
@@ -69,11 +66,9 @@ func (p *planCache) setTenant(t tenantQuota) {
 	p.tenants[t.Name] = t
 }
 
-// computeView is what placement needs of a compute: its node labels and
-// the keys of the taints its tolerations tolerate.
+// computeView is what placement needs of a compute: its node labels.
 type computeView struct {
-	Selector  map[string]string
-	TaintKeys []string
+	Selector map[string]string
 }
 
 // setCompute records a compute's planned view; nil: known only at apply.
@@ -100,7 +95,7 @@ func (d *providerData) compute(ctx context.Context, c *kube.Client, name string,
 			return v, true, nil
 		}
 	}
-	obj, err := c.Get(ctx, crds.Computes, "", name)
+	obj, err := c.CachedGet(ctx, crds.Computes, kube.ManagedSelector, "", name)
 	if err != nil || obj == nil {
 		return nil, false, err
 	}
@@ -112,65 +107,7 @@ func (d *providerData) compute(ctx context.Context, c *kube.Client, name string,
 }
 
 func viewOf(spec crds.ComputeSpec) *computeView {
-	v := &computeView{Selector: spec.NodeSelector}
-	for _, t := range spec.Tolerations {
-		if t.Key != "" {
-			v.TaintKeys = append(v.TaintKeys, t.Key)
-		}
-	}
-	return v
-}
-
-// excluded returns the computes a tenant's pods must not reach: those
-// attached to other tenants and not to it (tenants planned in this run
-// with their planned computes). known is false while something is known
-// only at apply.
-func (d *providerData) excluded(ctx context.Context, c *kube.Client, t tenantQuota, planned bool) (map[string]crds.ExcludedCompute, bool, error) {
-	if !t.ComputesKnown {
-		return nil, false, nil
-	}
-	attached := map[string][]string{} // tenant → computes
-	items, err := c.List(ctx, crds.Tenants, "", "")
-	if err != nil && !apierrors.IsNotFound(err) {
-		return nil, false, err
-	}
-	for i := range items {
-		var spec crds.TenantSpec
-		if err := crds.SpecOf(&items[i], &spec); err != nil {
-			return nil, false, err
-		}
-		attached[items[i].GetName()] = spec.Computes
-	}
-	if planned {
-		d.plans.mu.Lock()
-		for name, pt := range d.plans.tenants {
-			if !pt.ComputesKnown {
-				d.plans.mu.Unlock()
-				return nil, false, nil
-			}
-			attached[name] = pt.Computes
-		}
-		d.plans.mu.Unlock()
-	}
-	attached[t.Name] = t.Computes
-	out := map[string]crds.ExcludedCompute{}
-	for tenant, computes := range attached {
-		for _, name := range computes {
-			if tenant == t.Name || slices.Contains(t.Computes, name) {
-				continue
-			}
-			v, found, err := d.compute(ctx, c, name, planned)
-			switch {
-			case errors.Is(err, errComputeUnknown):
-				return nil, false, nil
-			case err != nil:
-				return nil, false, err
-			case found:
-				out[name] = crds.ExcludedCompute{NodeSelector: v.Selector, TaintKeys: v.TaintKeys}
-			}
-		}
-	}
-	return out, true, nil
+	return &computeView{Selector: spec.NodeSelector}
 }
 
 // placement returns the node selectors of a tenant's computes, by compute
@@ -225,7 +162,7 @@ func (d *providerData) catalog(ctx context.Context, c *kube.Client, dataplane st
 			return cat, nil
 		}
 	}
-	obj, err := c.Get(ctx, crds.Dataplanes, "", dataplane)
+	obj, err := c.CachedGet(ctx, crds.Dataplanes, kube.ManagedSelector, "", dataplane)
 	if err != nil {
 		return nil, fmt.Errorf("reading dataplane %q: %w", dataplane, err)
 	}
@@ -252,7 +189,7 @@ func (d *providerData) tenant(ctx context.Context, c *kube.Client, name string, 
 			return t, true, nil
 		}
 	}
-	obj, err := c.Get(ctx, crds.Tenants, "", name)
+	obj, err := c.CachedGet(ctx, crds.Tenants, kube.ManagedSelector, "", name)
 	if err != nil || obj == nil {
 		return t, false, err
 	}
@@ -277,17 +214,17 @@ type liveProject struct {
 	Spec      crds.ProjectSpec
 }
 
-// projectsOf lists a tenant's projects (one label-selected LIST).
+// projectsOf lists a tenant's projects (from the cached LIST of all of them).
 func projectsOf(ctx context.Context, c *kube.Client, tenant string) ([]liveProject, error) {
-	items, err := c.List(ctx, crds.Projects, "", kube.LabelTenant+"="+tenant)
-	if apierrors.IsNotFound(err) {
-		return nil, nil // the CRDs are not installed yet: no projects
-	}
+	items, err := c.CachedList(ctx, crds.Projects, kube.ManagedSelector)
 	if err != nil {
 		return nil, fmt.Errorf("listing projects of tenant %q: %w", tenant, err)
 	}
 	out := make([]liveProject, 0, len(items))
 	for i := range items {
+		if items[i].GetLabels()[kube.LabelTenant] != tenant {
+			continue
+		}
 		var spec crds.ProjectSpec
 		if err := crds.SpecOf(&items[i], &spec); err != nil {
 			return nil, err

@@ -70,6 +70,7 @@ func installPlatform(ctx context.Context, c *kube.Client) error {
 // which project admins cannot edit; namespaces without one are not affected.
 type podPolicy struct {
 	name        string
+	paramKind   string // a gpuplane kind: Project (in the pod's namespace) or Compute (all of them)
 	validations []policyValidation
 }
 
@@ -82,7 +83,8 @@ type policyValidation struct{ expression, message string }
 // limit, CPU-only pods included. For every capped resource, the containers'
 // limits add up to at most the cap, and no init container exceeds it.
 var perPodPolicy = podPolicy{
-	name: "gpuplane-gpu-per-pod",
+	name:      "gpuplane-gpu-per-pod",
+	paramKind: "Project",
 	validations: []policyValidation{{expression: `!has(params.spec.maxPerPod) || params.spec.maxPerPod.all(r,
   object.spec.containers.map(c, has(c.resources) && has(c.resources.limits) && r in c.resources.limits ?
     quantity(c.resources.limits[r]).asInteger() : 0).sum() <= params.spec.maxPerPod[r] &&
@@ -96,11 +98,10 @@ var perPodPolicy = podPolicy{
 
 // The placement policy: when the tenant lists computes, a pod must select
 // one of them, with spec.nodeSelector (all of the compute's labels) or with
-// required node affinity whose every term pins all of them with In. And a
-// pod may neither select nor tolerate a compute attached to other tenants
-// only (a toleration without key, operator Exists, tolerates every taint).
+// required node affinity whose every term pins all of them with In.
 var placementPolicy = podPolicy{
-	name: "gpuplane-placement",
+	name:      "gpuplane-placement",
+	paramKind: "Project",
 	validations: []policyValidation{{expression: `!has(params.spec.placement) || size(params.spec.placement) == 0 || params.spec.placement.exists(c,
   (has(object.spec.nodeSelector) && params.spec.placement[c].all(k,
     k in object.spec.nodeSelector && object.spec.nodeSelector[k] == params.spec.placement[c][k])) ||
@@ -110,18 +111,33 @@ var placementPolicy = podPolicy{
        e.key == k && e.operator == 'In' && e.values.all(v, v == params.spec.placement[c][k]))))))`,
 		message: `'pods in gpuplane project ' + params.spec.tenant + '/' + params.spec.project +
   ' must run on one of its tenant\'s computes: set spec.nodeSelector (or required node affinity) to ' +
-  params.spec.placement.map(c, c + ' {' + params.spec.placement[c].map(k, k + '=' + params.spec.placement[c][k]).join(', ') + '}').join(' or ')`}, {
-		expression: `!has(params.spec.excluded) || params.spec.excluded.all(c,
-  !(has(params.spec.excluded[c].nodeSelector) && has(object.spec.nodeSelector) &&
-    params.spec.excluded[c].nodeSelector.all(k, k in object.spec.nodeSelector &&
-      object.spec.nodeSelector[k] == params.spec.excluded[c].nodeSelector[k])) &&
-  !(has(params.spec.excluded[c].taintKeys) && has(object.spec.tolerations) && object.spec.tolerations.exists(t,
-    (t.?key.orValue('') == '' && t.?operator.orValue('') == 'Exists') || t.?key.orValue('') in params.spec.excluded[c].taintKeys)))`,
-		message: `'pods in gpuplane project ' + params.spec.tenant + '/' + params.spec.project +
-  ' may neither select nor tolerate the computes of other tenants: ' + params.spec.excluded.map(c, c).join(', ')`}},
+  params.spec.placement.map(c, c + ' {' + params.spec.placement[c].map(k, k + '=' + params.spec.placement[c][k]).join(', ') + '}').join(' or ')`}},
 }
 
-var podPolicies = []podPolicy{perPodPolicy, placementPolicy}
+// labelAttached marks a compute with each tenant that attaches it
+// (attached.tenancy.gpuplane.dev/<tenant>); each tenant owns its own label.
+const labelAttached = "attached.tenancy.gpuplane.dev/"
+
+// The exclusive-computes policy is evaluated once per Compute object: a pod
+// whose namespace belongs to a tenant that does not attach the compute may
+// neither select its labels nor tolerate its taints, when any tenant
+// attaches it. (A toleration without key and operator Exists tolerates
+// every taint.) It reads live objects at admission, so no plan needs to
+// know the other tenants.
+var exclusivePolicy = podPolicy{
+	name:      "gpuplane-exclusive-computes",
+	paramKind: "Compute",
+	validations: []policyValidation{{
+		expression: `!params.metadata.?labels.orValue({}).exists(k, k.startsWith('` + labelAttached + `')) ||
+  ('` + labelAttached + `' + namespaceObject.metadata.?labels.orValue({})[?'` + kube.LabelTenant + `'].orValue('')) in params.metadata.labels ||
+  !(params.spec.nodeSelector.all(k, k in object.spec.?nodeSelector.orValue({}) && object.spec.nodeSelector[k] == params.spec.nodeSelector[k]) ||
+    params.spec.?tolerations.orValue([]).exists(ct, ct.?key.orValue('') != '' && object.spec.?tolerations.orValue([]).exists(t,
+      (t.?key.orValue('') == '' && t.?operator.orValue('') == 'Exists') || t.?key.orValue('') == ct.key)))`,
+		message: `'pods of tenant ' + namespaceObject.metadata.?labels.orValue({})[?'` + kube.LabelTenant + `'].orValue('') +
+  ' may neither select nor tolerate compute ' + params.metadata.name + ', which other tenants attach'`}},
+}
+
+var podPolicies = []podPolicy{perPodPolicy, placementPolicy, exclusivePolicy}
 
 // waitPodPolicies waits until the API server evaluates gpuplane's pod policies
 // for pods in namespace (it refuses them while it has not synced the
@@ -152,7 +168,7 @@ func installPodPolicies(ctx context.Context, c *kube.Client) error {
 		policy := admv1ac.ValidatingAdmissionPolicy(p.name).WithLabels(managedLabels(nil)).
 			WithSpec(admv1ac.ValidatingAdmissionPolicySpec().
 				WithFailurePolicy(admv1.Fail).
-				WithParamKind(admv1ac.ParamKind().WithAPIVersion(crds.Group + "/" + crds.Version).WithKind("Project")).
+				WithParamKind(admv1ac.ParamKind().WithAPIVersion(crds.Group + "/" + crds.Version).WithKind(p.paramKind)).
 				WithMatchConstraints(admv1ac.MatchResources().WithResourceRules(admv1ac.NamedRuleWithOperations().
 					WithOperations(admv1.Create).WithAPIGroups("").WithAPIVersions("v1").WithResources("pods"))).
 				WithValidations(validations(p)...))
@@ -172,6 +188,8 @@ func installPodPolicies(ctx context.Context, c *kube.Client) error {
 				// project admins cannot edit namespaces.
 				WithMatchResources(admv1ac.MatchResources().WithNamespaceSelector(metav1ac.LabelSelector().
 					WithMatchExpressions(metav1ac.LabelSelectorRequirement().WithKey(kube.LabelProject).WithOperator(metav1.LabelSelectorOpExists)))).
+				// Project params come from the pod's namespace; Compute params
+				// (cluster-scoped) are all of gpuplane's computes.
 				WithParamRef(admv1ac.ParamRef().
 					WithSelector(metav1ac.LabelSelector().WithMatchLabels(map[string]string{kube.LabelManagedBy: kube.ManagedBy})).
 					WithParameterNotFoundAction(admv1.AllowAction)).

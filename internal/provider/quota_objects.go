@@ -5,9 +5,7 @@ import (
 	"maps"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/kube"
@@ -37,18 +35,10 @@ func applyResourceQuota(ctx context.Context, c *kube.Client, namespace string, h
 	})
 }
 
-// getResourceQuota reads the GPU ResourceQuota; a missing one is (nil, nil).
+// getResourceQuota reads the GPU ResourceQuota (from the cached LIST of
+// gpuplane's quotas); a missing one is (nil, nil).
 func getResourceQuota(ctx context.Context, c *kube.Client, namespace string) (*corev1.ResourceQuota, error) {
-	var rq *corev1.ResourceQuota
-	err := kube.Retry(ctx, func(ctx context.Context) error {
-		var err error
-		rq, err = c.Typed.CoreV1().ResourceQuotas(namespace).Get(ctx, gpuQuotaName, metav1.GetOptions{})
-		return err
-	})
-	if apierrors.IsNotFound(err) {
-		return nil, nil
-	}
-	return rq, err
+	return kube.CachedGetAs[corev1.ResourceQuota](ctx, c, kube.ResourceQuotas, kube.ManagedSelector, namespace, gpuQuotaName)
 }
 
 // quotaUsed is a ResourceQuota's status.used in whole units.

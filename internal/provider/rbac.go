@@ -5,8 +5,6 @@ import (
 	"slices"
 
 	rbacv1 "k8s.io/api/rbac/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
 
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/kube"
@@ -33,16 +31,8 @@ func applyGroupBinding(ctx context.Context, c *kube.Client, namespace string, b 
 
 // groupBindingInSync reports whether the live binding grants exactly what b says.
 func groupBindingInSync(ctx context.Context, c *kube.Client, namespace string, b groupBinding) (bool, error) {
-	var live *rbacv1.RoleBinding
-	err := kube.Retry(ctx, func(ctx context.Context) error {
-		var err error
-		live, err = c.Typed.RbacV1().RoleBindings(namespace).Get(ctx, b.Name, metav1.GetOptions{})
-		return err
-	})
-	if apierrors.IsNotFound(err) {
-		return false, nil
-	}
-	if err != nil {
+	live, err := kube.CachedGetAs[rbacv1.RoleBinding](ctx, c, kube.RoleBindings, kube.ManagedSelector, namespace, b.Name)
+	if err != nil || live == nil {
 		return false, err
 	}
 	if live.RoleRef.Kind != "ClusterRole" || live.RoleRef.Name != b.ClusterRole {

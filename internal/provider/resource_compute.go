@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -19,7 +20,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/crds"
@@ -116,12 +116,6 @@ func (r *computeResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	plan.ID = plan.Name
 	sel, known := stringMap(plan.NodeSelector)
 	view := &computeView{Selector: sel}
-	for _, t := range plan.Tolerations {
-		known = known && !t.Key.IsUnknown()
-		if t.Key.ValueString() != "" {
-			view.TaintKeys = append(view.TaintKeys, t.Key.ValueString())
-		}
-	}
 	if !known {
 		r.p.plans.setCompute(plan.Name.ValueString(), nil)
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
@@ -358,24 +352,12 @@ func computeNodes(ctx context.Context, c *kube.Client, sel map[string]string, ca
 
 // listNodesMatching lists the nodes with the given labels.
 func listNodesMatching(ctx context.Context, c *kube.Client, sel map[string]string) ([]corev1.Node, error) {
-	var out []corev1.Node
-	opts := metav1.ListOptions{LabelSelector: labels.SelectorFromSet(sel).String(), Limit: 500}
-	for {
-		var page *corev1.NodeList
-		err := kube.Retry(ctx, func(ctx context.Context) error {
-			var err error
-			page, err = c.Typed.CoreV1().Nodes().List(ctx, opts)
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, page.Items...)
-		if page.Continue == "" {
-			return out, nil
-		}
-		opts.Continue = page.Continue
+	nodes, err := listNodes(ctx, c)
+	if err != nil {
+		return nil, err
 	}
+	s := labels.SelectorFromSet(sel)
+	return slices.DeleteFunc(nodes, func(n corev1.Node) bool { return !s.Matches(labels.Set(n.Labels)) }), nil
 }
 
 // stringMap converts a map(string); known is false when any part is unknown.

@@ -377,9 +377,9 @@ func refreshComputed(ctx context.Context, c *kube.Client, m *dataplaneModel) dia
 	return diags
 }
 
-// listNodes reads every node, page by page.
+// listNodes reads every node (from the cached LIST).
 func listNodes(ctx context.Context, c *kube.Client) ([]corev1.Node, error) {
-	return listNodesMatching(ctx, c, nil)
+	return kube.CachedListAs[corev1.Node](ctx, c, kube.Nodes, "")
 }
 
 // gpuCapacity sums the allocatable resource over the nodes whose labels match selector.

@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/validation"
 
@@ -52,7 +53,6 @@ type projectModel struct {
 	Labels            types.Map         `tfsdk:"labels"`
 	EffectiveGPUQuota types.Map         `tfsdk:"effective_gpu_quota"`
 	Placement         types.Map         `tfsdk:"placement"`
-	ExcludedComputes  types.Map         `tfsdk:"excluded_computes"`
 	ObjectsInSync     types.Bool        `tfsdk:"objects_in_sync"`
 	Timeouts          timeouts.Value    `tfsdk:"timeouts"`
 }
@@ -107,14 +107,6 @@ func (r *projectResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				MarkdownDescription: "The tenant's computes and their node selectors: when the tenant lists computes, pods in " +
 					"the project must select one of them (`spec.nodeSelector` with all of a compute's labels, or required node " +
 					"affinity pinning them with `In`); the API server refuses others. Null when the tenant lists none."},
-			"excluded_computes": schema.MapNestedAttribute{Computed: true,
-				MarkdownDescription: "Computes attached to other tenants (and not to this one): pods in the project may " +
-					"neither select their labels (`spec.nodeSelector`) nor tolerate their taints; the API server refuses them. " +
-					"Null when there are none.",
-				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-					"node_selector": schema.MapAttribute{Computed: true, ElementType: types.StringType, MarkdownDescription: "The compute's node labels."},
-					"taint_keys":    schema.ListAttribute{Computed: true, ElementType: types.StringType, MarkdownDescription: "Keys of the compute's tolerations."},
-				}}},
 			"objects_in_sync": objectsInSyncAttribute(),
 			"timeouts":        timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
 		},
@@ -214,7 +206,6 @@ func (r *projectResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	plan.ObjectsInSync = types.BoolValue(true)
 	plan.EffectiveGPUQuota = unknownEffective()
 	plan.Placement = types.MapUnknown(types.MapType{ElemType: types.StringType})
-	plan.ExcludedComputes = types.MapUnknown(excludedType)
 
 	p, known, diags := intentOf(ctx, &plan)
 	resp.Diagnostics.Append(diags...)
@@ -243,9 +234,7 @@ func (r *projectResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 			if pl, known, err := r.p.placement(ctx, c, t, true); err == nil && known {
 				plan.Placement = placementValue(pl)
 			}
-			if ex, known, err := r.p.excluded(ctx, c, t, true); err == nil && known {
-				plan.ExcludedComputes = excludedValue(ex)
-			}
+
 			if !req.State.Raw.IsNull() && !plan.Namespace.IsUnknown() {
 				r.warnBelowUsage(ctx, c, t, eff, plan.Namespace.ValueString(), p.Name, &resp.Diagnostics)
 			}
@@ -278,7 +267,8 @@ func (r *projectResource) Create(ctx context.Context, req resource.CreateRequest
 		return
 	}
 	tenant, name, ns := plan.Tenant.ValueString(), plan.Name.ValueString(), plan.Namespace.ValueString()
-	existing, err := findProject(ctx, c, tenant, name, "")
+	// Uncached and by name: an object gpuplane did not write has no labels of ours.
+	existing, err := c.Get(ctx, crds.Projects, ns, name)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot create project", err.Error())
 		return
@@ -332,16 +322,13 @@ func (r *projectResource) write(ctx context.Context, c *kube.Client, m *projectM
 	if err != nil {
 		diags.AddAttributeError(path.Root("tenant"), "Cannot read the tenant's computes", err.Error())
 	}
-	excluded, _, err := r.p.excluded(ctx, c, t, false)
-	if err != nil {
-		diags.AddError("Cannot read the other tenants' computes", err.Error())
-	}
+
 	if diags.HasError() {
 		return
 	}
 	m.ID = types.StringValue(p.Tenant + "/" + p.Name)
 	m.Placement = placementValue(placement)
-	m.ExcludedComputes = excludedValue(excluded)
+
 	m.EffectiveGPUQuota = effectiveValue(eff)
 	m.ObjectsInSync = types.BoolValue(false)
 
@@ -351,7 +338,7 @@ func (r *projectResource) write(ctx context.Context, c *kube.Client, m *projectM
 		return
 	}
 	spec := &crds.ProjectSpec{Tenant: p.Tenant, Project: p.Name, Compute: p.Compute, RoleMapping: p.Roles,
-		GPUQuota: crdQuota(p.Quota), Labels: p.Labels, MaxPerPod: quota.PodMax(eff, t.Catalog), Placement: placement, Excluded: excluded}
+		GPUQuota: crdQuota(p.Quota), Labels: p.Labels, MaxPerPod: quota.PodMax(eff, t.Catalog), Placement: placement}
 	obj, err := crds.New("Project", p.Namespace, p.Name, labels, spec)
 	if err == nil {
 		_, err = c.Apply(ctx, crds.Projects, obj)
@@ -396,17 +383,22 @@ func writeProjectChildren(ctx context.Context, c *kube.Client, t tenantQuota, p 
 	return waitPodPolicies(ctx, c, p.Namespace)
 }
 
-// findProject finds a Project object: in namespace when it is known, else
-// by its labels (import). A missing project is (nil, nil).
+// findProject finds a Project object (from the cached LIST): in namespace
+// when it is known, else by its labels (import). A missing one is (nil, nil).
 func findProject(ctx context.Context, c *kube.Client, tenant, name, namespace string) (*unstructured.Unstructured, error) {
 	if namespace != "" {
-		return c.Get(ctx, crds.Projects, namespace, name)
+		return c.CachedGet(ctx, crds.Projects, kube.ManagedSelector, namespace, name)
 	}
-	items, err := c.List(ctx, crds.Projects, "", kube.LabelTenant+"="+tenant+","+kube.LabelProject+"="+name)
-	if err != nil || len(items) == 0 {
+	items, err := c.CachedList(ctx, crds.Projects, kube.ManagedSelector)
+	if err != nil {
 		return nil, err
 	}
-	return &items[0], nil
+	for i := range items {
+		if l := items[i].GetLabels(); l[kube.LabelTenant] == tenant && l[kube.LabelProject] == name {
+			return &items[i], nil
+		}
+	}
+	return nil, nil
 }
 
 func (r *projectResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -456,7 +448,6 @@ func (d *providerData) readProject(ctx context.Context, c *kube.Client, tenant, 
 	m.GPUQuota = quotaToModel(spec.GPUQuota, m.GPUQuota)
 	m.Labels = optionalMap(spec.Labels)
 	m.Placement = placementValue(spec.Placement)
-	m.ExcludedComputes = excludedValue(spec.Excluded)
 
 	inSync, eff, err := d.childrenInSync(ctx, c, spec, ns)
 	if err != nil {
@@ -479,8 +470,8 @@ func (d *providerData) childrenInSync(ctx context.Context, c *kube.Client, spec 
 		return false, nil, err
 	}
 	eff := quota.ProjectEffective(t.Effective(), quotaFromCRD(spec.GPUQuota), t.Catalog.Names())
-	live, err := getNamespace(ctx, c, ns)
-	if err != nil || live == nil || !kube.IsManaged(live.Labels) {
+	live, err := kube.CachedGetAs[corev1.Namespace](ctx, c, kube.Namespaces, kube.ManagedSelector, "", ns)
+	if err != nil || live == nil {
 		return false, eff, err
 	}
 	for _, b := range projectBindings(t, spec.RoleMapping) {
@@ -497,12 +488,7 @@ func (d *providerData) childrenInSync(ctx context.Context, c *kube.Client, spec 
 	if err != nil || !maps.EqualFunc(spec.Placement, placement, maps.Equal) {
 		return false, eff, nil
 	}
-	excluded, _, err := d.excluded(ctx, c, t, false)
-	if err != nil || !maps.EqualFunc(spec.Excluded, excluded, func(a, b crds.ExcludedCompute) bool {
-		return maps.Equal(a.NodeSelector, b.NodeSelector) && slices.Equal(a.TaintKeys, b.TaintKeys)
-	}) {
-		return false, eff, nil
-	}
+
 	rq, err := getResourceQuota(ctx, c, ns)
 	return err == nil && rq != nil && resourceListEqual(rq.Spec.Hard, quota.Hard(eff, t.Catalog)), eff, err
 }
@@ -580,26 +566,6 @@ func placementValue(pl map[string]map[string]string) types.Map {
 		els[name] = optionalMap(sel)
 	}
 	return types.MapValueMust(t, els)
-}
-
-var excludedAttrTypes = map[string]attr.Type{
-	"node_selector": types.MapType{ElemType: types.StringType}, "taint_keys": types.ListType{ElemType: types.StringType},
-}
-
-var excludedType = types.ObjectType{AttrTypes: excludedAttrTypes}
-
-// excludedValue renders the other tenants' computes; null when there are none.
-func excludedValue(ex map[string]crds.ExcludedCompute) types.Map {
-	if len(ex) == 0 {
-		return types.MapNull(excludedType)
-	}
-	els := map[string]attr.Value{}
-	for name, e := range ex {
-		els[name] = types.ObjectValueMust(excludedAttrTypes, map[string]attr.Value{
-			"node_selector": optionalMap(e.NodeSelector), "taint_keys": optionalList(e.TaintKeys),
-		})
-	}
-	return types.MapValueMust(excludedType, els)
 }
 
 func stringValues(s []string) []attr.Value {

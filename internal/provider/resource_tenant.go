@@ -24,6 +24,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/crds"
@@ -324,7 +326,7 @@ func (r *tenantResource) Create(ctx context.Context, req resource.CreateRequest,
 		resp.Diagnostics.AddAttributeError(path.Root("name"), "Cannot create tenant", err.Error())
 		return
 	}
-	r.write(ctx, c, &plan, &resp.Diagnostics, &resp.State)
+	r.write(ctx, c, &plan, nil, &resp.Diagnostics, &resp.State)
 }
 
 func (r *tenantResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -333,6 +335,8 @@ func (r *tenantResource) Update(ctx context.Context, req resource.UpdateRequest,
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	var prior []string
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("computes"), &prior)...)
 	timeout, diags := plan.Timeouts.Update(ctx, 5*time.Minute)
 	resp.Diagnostics.Append(diags...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -341,7 +345,7 @@ func (r *tenantResource) Update(ctx context.Context, req resource.UpdateRequest,
 	if c == nil {
 		return
 	}
-	r.write(ctx, c, &plan, &resp.Diagnostics, &resp.State)
+	r.write(ctx, c, &plan, prior, &resp.Diagnostics, &resp.State)
 }
 
 // stateSetter is the part of tfsdk.State that write needs.
@@ -352,7 +356,7 @@ type stateSetter interface {
 // write re-checks the rules against the live cluster, then writes the
 // Tenant object (the record of intent) and its children. On a failure after
 // the Tenant is written, the state records it with objects_in_sync = false.
-func (r *tenantResource) write(ctx context.Context, c *kube.Client, m *tenantModel, diags *diag.Diagnostics, state stateSetter) {
+func (r *tenantResource) write(ctx context.Context, c *kube.Client, m *tenantModel, priorComputes []string, diags *diag.Diagnostics, state stateSetter) {
 	t, eff, d := r.check(ctx, c, m, false)
 	diags.Append(d...)
 	if diags.HasError() {
@@ -380,12 +384,55 @@ func (r *tenantResource) write(ctx context.Context, c *kube.Client, m *tenantMod
 
 	err = r.writeChildren(ctx, c, t, labels)
 	if err == nil {
+		err = attachComputes(ctx, c, t.Name, t.Computes, priorComputes)
+	}
+	if err == nil {
 		m.ObjectsInSync = types.BoolValue(true)
 	} else {
 		diags.AddError("Cannot write the tenant's objects",
 			err.Error()+"\n\nThe tenant is saved with objects_in_sync = false; the next apply writes what is missing.")
 	}
 	diags.Append(state.Set(ctx, m)...)
+}
+
+// attachComputes marks each compute the tenant attaches with the tenant's
+// own label, written under a field manager of the tenant's own, and unmarks
+// those it no longer attaches: server-side apply drops what that manager no
+// longer sends. The exclusive-computes policy reads these labels.
+func attachComputes(ctx context.Context, c *kube.Client, tenant string, attach, prior []string) error {
+	opts := metav1.ApplyOptions{FieldManager: c.FieldManager + "/tenant-" + tenant}
+	mark := func(name string, labels map[string]string) error {
+		obj := &unstructured.Unstructured{Object: map[string]any{}}
+		obj.SetAPIVersion(crds.Group + "/" + crds.Version)
+		obj.SetKind("Compute")
+		obj.SetName(name)
+		obj.SetLabels(labels)
+		return kube.ApplyTyped(ctx, "Compute", name, func(ctx context.Context) error {
+			_, err := c.Dynamic.Resource(crds.Computes).Apply(ctx, name, obj, opts)
+			return err
+		})
+	}
+	for _, name := range attach {
+		if err := mark(name, map[string]string{labelAttached + tenant: "true"}); err != nil {
+			return err
+		}
+	}
+	for _, name := range prior {
+		if slices.Contains(attach, name) {
+			continue
+		}
+		// Applying to a deleted compute would create a bare one.
+		if obj, err := c.Get(ctx, crds.Computes, "", name); err != nil || obj == nil {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		if err := mark(name, nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (r *tenantResource) writeChildren(ctx context.Context, c *kube.Client, t tenantQuota, labels map[string]string) error {
@@ -461,7 +508,7 @@ func (d *providerData) readTenant(ctx context.Context, c *kube.Client, name stri
 	m.Labels = optionalMap(spec.Labels)
 	m.UID = types.StringValue(string(obj.GetUID()))
 
-	ns, err := getNamespace(ctx, c, spec.Namespace)
+	ns, err := kube.CachedGetAs[corev1.Namespace](ctx, c, kube.Namespaces, kube.ManagedSelector, "", spec.Namespace)
 	if err != nil {
 		diags.AddError("Cannot read tenant namespace", err.Error())
 		return true, diags
@@ -470,7 +517,7 @@ func (d *providerData) readTenant(ctx context.Context, c *kube.Client, name stri
 	if ns != nil {
 		m.Phase = types.StringValue(string(ns.Status.Phase))
 	}
-	inSync := ns != nil && kube.IsManaged(ns.Labels)
+	inSync := ns != nil
 	ok, err := groupBindingInSync(ctx, c, spec.Namespace, groupBinding{tenantAdminBinding, "admin", spec.AdminGroups})
 	if err != nil {
 		diags.AddError("Cannot read tenant RoleBinding", err.Error())
@@ -491,6 +538,14 @@ func (d *providerData) readTenant(ctx context.Context, c *kube.Client, name stri
 			return true, diags
 		}
 		inSync = inSync && rq != nil && resourceListEqual(rq.Spec.Hard, quota.Lockdown(cat))
+	}
+	for _, compute := range spec.Computes {
+		obj, err := c.CachedGet(ctx, crds.Computes, kube.ManagedSelector, "", compute)
+		if err != nil {
+			diags.AddError("Cannot read the tenant's computes", err.Error())
+			return true, diags
+		}
+		inSync = inSync && obj != nil && obj.GetLabels()[labelAttached+name] == "true"
 	}
 	m.ObjectsInSync = types.BoolValue(inSync)
 	return true, diags
@@ -550,6 +605,12 @@ func (r *tenantResource) Delete(ctx context.Context, req resource.DeleteRequest,
 			resp.Diagnostics.AddError("Cannot delete membership "+mb.Name, err.Error())
 			return
 		}
+	}
+	var computes []string
+	resp.Diagnostics.Append(state.Computes.ElementsAs(ctx, &computes, true)...)
+	if err := attachComputes(ctx, c, name, nil, computes); err != nil {
+		resp.Diagnostics.AddError("Cannot detach the tenant's computes", err.Error())
+		return
 	}
 	if err := c.Delete(ctx, crds.Tenants, "", name); err != nil {
 		resp.Diagnostics.AddError("Cannot delete tenant", err.Error())

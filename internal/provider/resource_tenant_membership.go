@@ -404,32 +404,27 @@ func applyMemberBinding(ctx context.Context, c *kube.Client, mb membership, name
 	})
 }
 
-// memberBindings lists a membership's RoleBindings in every namespace (one
-// label-selected LIST).
+// memberBindings lists a membership's RoleBindings in every namespace (from
+// the cached LIST of gpuplane's bindings).
 func memberBindings(ctx context.Context, c *kube.Client, mb membership) ([]rbacv1.RoleBinding, error) {
-	var list *rbacv1.RoleBindingList
-	err := kube.Retry(ctx, func(ctx context.Context) error {
-		var err error
-		list, err = c.Typed.RbacV1().RoleBindings("").List(ctx, metav1.ListOptions{LabelSelector: labelMembership + "=" + mb.key()})
-		return err
-	})
+	all, err := kube.CachedListAs[rbacv1.RoleBinding](ctx, c, kube.RoleBindings, kube.ManagedSelector)
 	if err != nil {
 		return nil, err
 	}
-	return list.Items, nil
+	return slices.DeleteFunc(all, func(rb rbacv1.RoleBinding) bool { return rb.Labels[labelMembership] != mb.key() }), nil
 }
 
 // membershipsOf lists a tenant's memberships (one label-selected LIST).
 func membershipsOf(ctx context.Context, c *kube.Client, tenant string) ([]membership, error) {
-	items, err := c.List(ctx, crds.TenantMemberships, "", kube.LabelTenant+"="+tenant)
-	if apierrors.IsNotFound(err) {
-		return nil, nil // the CRDs are not installed yet
-	}
+	items, err := c.CachedList(ctx, crds.TenantMemberships, kube.ManagedSelector)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]membership, 0, len(items))
 	for i := range items {
+		if items[i].GetLabels()[kube.LabelTenant] != tenant {
+			continue
+		}
 		var spec crds.TenantMembershipSpec
 		if err := crds.SpecOf(&items[i], &spec); err != nil {
 			return nil, err
