@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -58,13 +59,14 @@ func BenchmarkGPUUsage(b *testing.B) {
 	}
 	ctx := context.Background()
 	setupUsageBench(b)
-	c, requests := countingClient(b)
 	d := &providerData{plans: newPlanCache()}
 
 	var rawTime, usageTime time.Duration
 	var rawRequests, usageRequests int64
 	b.ResetTimer()
 	for b.Loop() {
+		// A new client per iteration, as each Terraform operation has one.
+		c, requests := countingClient(b)
 		start, before := time.Now(), requests.Load()
 		pods, err := listActivePodGPUs(ctx, c, "")
 		if err != nil || len(pods) < benchProjects*benchPodsPerProject {
@@ -159,7 +161,17 @@ func makeBenchProject(ctx context.Context, c *kube.Client, name string) error {
 		return err
 	}
 	for j := len(existing.Items); j < benchPodsPerProject; j++ {
-		if err := createGPUPod(c.Typed, ns, fmt.Sprintf("pod-%03d", j), "nvidia.com/gpu-h100", 1); err != nil {
+		name := fmt.Sprintf("pod-%03d", j)
+		// Right after the policies are installed, the API server may refuse
+		// pods for a moment while it syncs their parameter kinds.
+		err := waitFor(ctx, "pod "+name, func() (bool, error) {
+			err := createGPUPod(c.Typed, ns, name, "nvidia.com/gpu-h100", 1)
+			if err != nil && strings.Contains(err.Error(), "not yet synced") {
+				return false, nil
+			}
+			return true, err
+		})
+		if err != nil {
 			return err
 		}
 	}
