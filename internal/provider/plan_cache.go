@@ -20,7 +20,7 @@ type planCache struct {
 	catalogs map[string]quota.Catalog // nil: planned, but known only at apply
 	tenants  map[string]tenantQuota
 	projects map[string]map[string]*quota.Quota // tenant → project → planned quota; nil = planned for destruction
-	computes map[string]*computeView            // compute → planned view; nil = known only at apply
+	computes map[string]map[string]string       // compute → planned node selector; nil = known only at apply
 	// memberships: tenant → subject key → the membership planned for it.
 	memberships map[string]map[string]string
 }
@@ -49,7 +49,7 @@ func newPlanCache() *planCache {
 		catalogs:    map[string]quota.Catalog{},
 		tenants:     map[string]tenantQuota{},
 		projects:    map[string]map[string]*quota.Quota{},
-		computes:    map[string]*computeView{},
+		computes:    map[string]map[string]string{},
 		memberships: map[string]map[string]string{},
 	}
 }
@@ -66,33 +66,28 @@ func (p *planCache) setTenant(t tenantQuota) {
 	p.tenants[t.Name] = t
 }
 
-// computeView is what placement needs of a compute: its node labels.
-type computeView struct {
-	Selector map[string]string
-}
-
-// setCompute records a compute's planned view; nil: known only at apply.
-func (p *planCache) setCompute(name string, v *computeView) {
+// setCompute records a compute's planned node selector; nil: known only at apply.
+func (p *planCache) setCompute(name string, selector map[string]string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.computes[name] = v
+	p.computes[name] = selector
 }
 
 // errComputeUnknown: a compute's node selector is known only at apply.
 var errComputeUnknown = errors.New("the compute's node selector is known only at apply")
 
-// compute returns a compute's view: planned in this run when planned is
-// set, else live. found is false when there is no such compute.
-func (d *providerData) compute(ctx context.Context, c *kube.Client, name string, planned bool) (*computeView, bool, error) {
+// computeSelector returns a compute's node selector: planned in this run
+// when planned is set, else live. found is false when there is no such compute.
+func (d *providerData) computeSelector(ctx context.Context, c *kube.Client, name string, planned bool) (map[string]string, bool, error) {
 	if planned {
 		d.plans.mu.Lock()
-		v, ok := d.plans.computes[name]
+		sel, ok := d.plans.computes[name]
 		d.plans.mu.Unlock()
 		switch {
-		case ok && v == nil:
+		case ok && sel == nil:
 			return nil, true, errComputeUnknown
 		case ok:
-			return v, true, nil
+			return sel, true, nil
 		}
 	}
 	obj, err := c.CachedGet(ctx, crds.Computes, kube.ManagedSelector, "", name)
@@ -103,11 +98,7 @@ func (d *providerData) compute(ctx context.Context, c *kube.Client, name string,
 	if err := crds.SpecOf(obj, &spec); err != nil {
 		return nil, true, err
 	}
-	return viewOf(spec), true, nil
-}
-
-func viewOf(spec crds.ComputeSpec) *computeView {
-	return &computeView{Selector: spec.NodeSelector}
+	return spec.NodeSelector, true, nil
 }
 
 // placement returns the node selectors of a tenant's computes, by compute
@@ -119,7 +110,7 @@ func (d *providerData) placement(ctx context.Context, c *kube.Client, t tenantQu
 	}
 	out := map[string]map[string]string{}
 	for _, name := range t.Computes {
-		v, found, err := d.compute(ctx, c, name, planned)
+		sel, found, err := d.computeSelector(ctx, c, name, planned)
 		switch {
 		case errors.Is(err, errComputeUnknown):
 			return nil, false, nil
@@ -129,7 +120,7 @@ func (d *providerData) placement(ctx context.Context, c *kube.Client, t tenantQu
 			return nil, false, fmt.Errorf("compute %q does not exist. Create it (gpuplane_compute) and reference it, e.g. "+
 				"computes = [gpuplane_compute.%s.name], so Terraform creates it first", name, name)
 		}
-		out[name] = v.Selector
+		out[name] = sel
 	}
 	return out, true, nil
 }

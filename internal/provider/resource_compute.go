@@ -115,13 +115,12 @@ func (r *computeResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	}
 	plan.ID = plan.Name
 	sel, known := stringMap(plan.NodeSelector)
-	view := &computeView{Selector: sel}
 	if !known {
 		r.p.plans.setCompute(plan.Name.ValueString(), nil)
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 		return
 	}
-	r.p.plans.setCompute(plan.Name.ValueString(), view)
+	r.p.plans.setCompute(plan.Name.ValueString(), sel)
 	if !r.p.client.Known() || plan.Dataplane.IsUnknown() || plan.GPUFamily.IsUnknown() {
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 		return
