@@ -10,20 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
-// Labels gpuplane puts on the objects it writes.
-const (
-	LabelManagedBy = "app.kubernetes.io/managed-by"
-	ManagedBy      = "terraform-provider-gpuplane"
-	LabelTenant    = "tenancy.gpuplane.dev/tenant"
-	LabelProject   = "tenancy.gpuplane.dev/project"
-)
-
-// ManagedSelector selects every object gpuplane wrote.
-const ManagedSelector = LabelManagedBy + "=" + ManagedBy
-
-// IsManaged reports whether labels mark an object as written by gpuplane.
-func IsManaged(labels map[string]string) bool { return labels[LabelManagedBy] == ManagedBy }
-
 // ApplyOptions are the options of every server-side apply: our field
 // manager, and never Force, so another manager's fields are a conflict.
 func (c *Client) ApplyOptions() metav1.ApplyOptions {

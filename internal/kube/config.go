@@ -1,6 +1,3 @@
-// Package kube is gpuplane's one shared Kubernetes client: configuration
-// loading, server-side apply with one field manager, retries of transient
-// errors, and request logging.
 package kube
 
 import (

@@ -10,7 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
-	"github.com/gpuplane/terraform-provider-gpuplane/internal/crds"
+	"github.com/gpuplane/terraform-provider-gpuplane/internal/platform"
 )
 
 var _ datasource.DataSourceWithConfigure = (*dataplaneDataSource)(nil)
@@ -67,12 +67,12 @@ func (d *dataplaneDataSource) Read(ctx context.Context, req datasource.ReadReque
 	}
 	name := cfg.Name.ValueString()
 	if name == "" {
-		all, err := c.List(ctx, crds.Dataplanes, "", "")
-		if err != nil || len(all) == 0 {
+		first, err := platform.FirstDataplane(ctx, c)
+		if err != nil || first == "" {
 			resp.Diagnostics.AddError("No dataplane", fmt.Sprintf("This cluster has no gpuplane dataplane; create one with gpuplane_dataplane (%v).", err))
 			return
 		}
-		name = all[0].GetName()
+		name = first
 	}
 	var m dataplaneModel
 	found, diags := readDataplane(ctx, c, name, &m)

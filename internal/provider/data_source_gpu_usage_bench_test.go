@@ -10,12 +10,15 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/crds"
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/kube"
+	"github.com/gpuplane/terraform-provider-gpuplane/internal/platform"
 )
 
 const (
@@ -59,7 +62,6 @@ func BenchmarkGPUUsage(b *testing.B) {
 	}
 	ctx := context.Background()
 	setupUsageBench(b)
-	d := &providerData{plans: newPlanCache()}
 
 	var rawTime, usageTime time.Duration
 	var rawRequests, usageRequests int64
@@ -68,7 +70,7 @@ func BenchmarkGPUUsage(b *testing.B) {
 		// A new client per iteration, as each Terraform operation has one.
 		c, requests := countingClient(b)
 		start, before := time.Now(), requests.Load()
-		pods, err := listActivePodGPUs(ctx, c, "")
+		pods, err := rawListActivePods(ctx, c)
 		if err != nil || len(pods) < benchProjects*benchPodsPerProject {
 			b.Fatalf("raw list: %d pods, %v", len(pods), err)
 		}
@@ -76,7 +78,7 @@ func BenchmarkGPUUsage(b *testing.B) {
 		rawRequests += requests.Load() - before
 
 		start, before = time.Now(), requests.Load()
-		r, err := d.readGPUUsage(ctx, c, usageScope{})
+		r, err := platform.ReadGPUUsage(ctx, c, platform.UsageScope{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -99,7 +101,7 @@ func BenchmarkGPUUsage(b *testing.B) {
 func setupUsageBench(b *testing.B) {
 	ctx := context.Background()
 	c := testClient(b)
-	if err := installPlatform(ctx, c); err != nil {
+	if err := platform.Install(ctx, c); err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { cleanupUsageBench(c) })
@@ -111,7 +113,7 @@ func setupUsageBench(b *testing.B) {
 		{"Dataplane", crds.Dataplanes, &crds.DataplaneSpec{GPUFamilies: map[string]crds.GPUFamily{"NVIDIA-H100": {ResourceName: "nvidia.com/gpu-h100"}}}},
 		{"Tenant", crds.Tenants, &crds.TenantSpec{Dataplane: "bench", Namespace: "bench"}},
 	} {
-		obj, err := crds.New(o.kind, "", "bench", tenantLabels("bench", nil), o.spec)
+		obj, err := crds.New(o.kind, "", "bench", platform.TenantLabels("bench", nil), o.spec)
 		if err == nil {
 			_, err = c.Apply(ctx, o.gvr, obj)
 		}
@@ -142,8 +144,8 @@ func setupUsageBench(b *testing.B) {
 
 func makeBenchProject(ctx context.Context, c *kube.Client, name string) error {
 	ns := "bench-" + name
-	labels := projectLabels("bench", name, nil, nil)
-	if err := applyNamespace(ctx, c, ns, labels); err != nil {
+	labels := platform.ProjectLabels("bench", name, nil, nil)
+	if err := platform.ApplyNamespace(ctx, c, ns, labels); err != nil {
 		return err
 	}
 	obj, err := crds.New("Project", ns, name, labels, &crds.ProjectSpec{Tenant: "bench", Project: name})
@@ -153,7 +155,7 @@ func makeBenchProject(ctx context.Context, c *kube.Client, name string) error {
 	if _, err := c.Apply(ctx, crds.Projects, obj); err != nil {
 		return err
 	}
-	if err := waitPodPolicies(ctx, c, ns); err != nil {
+	if err := platform.WaitPodPolicies(ctx, c, ns); err != nil {
 		return err
 	}
 	existing, err := c.Typed.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
@@ -164,7 +166,7 @@ func makeBenchProject(ctx context.Context, c *kube.Client, name string) error {
 		name := fmt.Sprintf("pod-%03d", j)
 		// Right after the policies are installed, the API server may refuse
 		// pods for a moment while it syncs their parameter kinds.
-		err := waitFor(ctx, "pod "+name, func() (bool, error) {
+		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
 			err := createGPUPod(c.Typed, ns, name, "nvidia.com/gpu-h100", 1)
 			if err != nil && strings.Contains(err.Error(), "not yet synced") {
 				return false, nil
@@ -185,4 +187,22 @@ func cleanupUsageBench(c *kube.Client) {
 	}
 	_ = c.Delete(ctx, crds.Tenants, "", "bench")
 	_ = c.Delete(ctx, crds.Dataplanes, "", "bench")
+}
+
+// rawListActivePods is the baseline: one paginated LIST of the non-terminal
+// pods of the cluster, as the usage data source sends it.
+func rawListActivePods(ctx context.Context, c *kube.Client) ([]corev1.Pod, error) {
+	var out []corev1.Pod
+	opts := metav1.ListOptions{Limit: 500, FieldSelector: "status.phase!=Succeeded,status.phase!=Failed"}
+	for {
+		page, err := c.Typed.CoreV1().Pods("").List(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page.Items...)
+		if page.Continue == "" {
+			return out, nil
+		}
+		opts.Continue = page.Continue
+	}
 }

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hashicorp/terraform-plugin-testing/compare"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
@@ -26,18 +25,6 @@ data "gpuplane_gpu_usage" "research" {
 }
 data "gpuplane_gpu_usage" "all" {
   depends_on = [gpuplane_project.vision, gpuplane_project.nlp]
-}
-data "gpuplane_dataplane" "this" {
-  depends_on = [gpuplane_dataplane.main]
-}
-data "gpuplane_tenant" "research" {
-  name       = "research"
-  depends_on = [gpuplane_tenant.research]
-}
-data "gpuplane_project" "vision" {
-  tenant     = "research"
-  name       = "vision"
-  depends_on = [gpuplane_project.vision]
 }
 `
 
@@ -66,8 +53,10 @@ func TestAccGPUUsage(t *testing.T) {
 		Steps: []resource.TestStep{
 			{Config: resources, Check: createUsagePods(t)},
 			{
-				Config: resources + usageDataSources,
-				ConfigStateChecks: []statecheck.StateCheck{
+				// The look-up data sources read in the same apply; their checks
+				// are in their own files (data_source_*_test.go).
+				Config: resources + usageDataSources + dataplaneLookup + tenantLookup + projectLookup,
+				ConfigStateChecks: append(append(append([]statecheck.StateCheck{
 					statecheck.ExpectKnownValue(vision, tfjsonpath.New("families"), knownvalue.MapExact(map[string]knownvalue.Check{
 						"NVIDIA-H100": usage(3, n(4), n(1), 16, false),
 						"NVIDIA-A100": usage(1, n(2), n(1), 0, false),
@@ -83,36 +72,14 @@ func TestAccGPUUsage(t *testing.T) {
 					// A GPU resource no family names is reported, not dropped.
 					statecheck.ExpectKnownValue(all, tfjsonpath.New("unattributed"), knownvalue.MapExact(map[string]knownvalue.Check{"amd.com/gpu": n(2)})),
 					statecheck.ExpectKnownValue(vision, tfjsonpath.New("unattributed"), knownvalue.MapExact(map[string]knownvalue.Check{"amd.com/gpu": n(2)})),
-					// Look-ups read what the resources hold.
-					statecheck.ExpectKnownValue("data.gpuplane_dataplane.this", tfjsonpath.New("name"), knownvalue.StringExact("main")),
-					statecheck.ExpectKnownValue("data.gpuplane_dataplane.this", tfjsonpath.New("gpu_capacity").AtMapKey("NVIDIA-H100"), n(16)),
-					statecheck.CompareValuePairs("data.gpuplane_dataplane.this", tfjsonpath.New("gpu_families"),
-						"gpuplane_dataplane.main", tfjsonpath.New("gpu_families"), compare.ValuesSame()),
-					statecheck.CompareValuePairs("data.gpuplane_tenant.research", tfjsonpath.New("effective_gpu_quota"),
-						"gpuplane_tenant.research", tfjsonpath.New("effective_gpu_quota"), compare.ValuesSame()),
-					statecheck.CompareValuePairs("data.gpuplane_tenant.research", tfjsonpath.New("gpu_quota"),
-						"gpuplane_tenant.research", tfjsonpath.New("gpu_quota"), compare.ValuesSame()),
-					statecheck.ExpectKnownValue("data.gpuplane_tenant.research", tfjsonpath.New("labels"), knownvalue.MapExact(map[string]knownvalue.Check{
-						"cost-center": knownvalue.StringExact("r-42")})),
-					statecheck.CompareValuePairs("data.gpuplane_project.vision", tfjsonpath.New("effective_gpu_quota"),
-						"gpuplane_project.vision", tfjsonpath.New("effective_gpu_quota"), compare.ValuesSame()),
-					statecheck.CompareValuePairs("data.gpuplane_project.vision", tfjsonpath.New("role_mapping"),
-						"gpuplane_project.vision", tfjsonpath.New("role_mapping"), compare.ValuesSame()),
-					statecheck.ExpectKnownValue("data.gpuplane_project.vision", tfjsonpath.New("namespace"), knownvalue.StringExact("research-vision")),
 					statecheck.ExpectKnownValue(research, tfjsonpath.New("projects").AtMapKey("nlp").AtMapKey("NVIDIA-A100"), usage(0, n(2), n(2), 0, false)),
-				},
+				}, dataplaneLookupChecks()...), tenantLookupChecks()...), projectLookupChecks()...),
 			},
 			{
 				Config:      resources + `data "gpuplane_gpu_usage" "x" { project = "research/nope" }`,
 				ExpectError: wrapped(`project "nope" does not exist in tenant "research"`),
 			},
-			{
-				Config: resources + `data "gpuplane_project" "x" {
-  tenant = "research"
-  name   = "nope"
-}`,
-				ExpectError: wrapped(`Project "nope" does not exist in tenant "research"`),
-			},
+			unknownProjectLookupStep(resources),
 			{
 				Config:      resources + `data "gpuplane_gpu_usage" "x" { tenant = "nobody" }`,
 				ExpectError: wrapped(`tenant "nobody" does not exist`),

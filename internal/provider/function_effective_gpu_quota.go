@@ -3,9 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
-	"math/big"
 	"sort"
-	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/function"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -55,25 +53,25 @@ func (f *effectiveGPUQuotaFunction) Run(ctx context.Context, req function.RunReq
 	if resp.Error != nil {
 		return
 	}
-	tq, err := quotaArgument(tenantArg, 0)
+	tq, err := expandQuotaArgument(tenantArg, 0)
 	if err != nil {
 		resp.Error = err
 		return
 	}
 	eff := quota.TenantEffective(tq, families)
 	if !projectArg.IsNull() {
-		pq, err := quotaArgument(projectArg, 1)
+		pq, err := expandQuotaArgument(projectArg, 1)
 		if err != nil {
 			resp.Error = err
 			return
 		}
 		eff = quota.ProjectEffective(eff, pq, families)
 	}
-	resp.Error = function.ConcatFuncErrors(resp.Error, resp.Result.Set(ctx, effectiveValue(eff)))
+	resp.Error = function.ConcatFuncErrors(resp.Error, resp.Result.Set(ctx, flattenEffectiveQuota(eff)))
 }
 
-// quotaArgument converts a { limits = {...}, requests = {...} } argument.
-func quotaArgument(m types.Map, position int64) (quota.Quota, *function.FuncError) {
+// expandQuotaArgument converts a { limits = {...}, requests = {...} } argument.
+func expandQuotaArgument(m types.Map, position int64) (quota.Quota, *function.FuncError) {
 	q := quota.Quota{Limits: map[string]int64{}, Requests: map[string]int64{}}
 	parts := map[string]map[string]int64{"limits": q.Limits, "requests": q.Requests}
 	var keys []string
@@ -89,15 +87,11 @@ func quotaArgument(m types.Map, position int64) (quota.Quota, *function.FuncErro
 		inner, _ := m.Elements()[k].(types.Map)
 		for family, v := range inner.Elements() {
 			n, _ := v.(types.Number)
-			if n.IsNull() {
-				continue
+			count, err := quota.ParseCount(n.ValueBigFloat())
+			if err != nil {
+				return q, function.NewArgumentFuncError(position, fmt.Sprintf("%s[%q] = %s", k, family, err))
 			}
-			i, acc := n.ValueBigFloat().Int64()
-			if !n.ValueBigFloat().IsInt() || acc != big.Exact || i < 0 {
-				return q, function.NewArgumentFuncError(position, fmt.Sprintf("%s[%q] = %s: GPU counts are whole numbers >= 0",
-					k, family, strings.TrimSpace(n.ValueBigFloat().Text('g', -1))))
-			}
-			out[family] = i
+			out[family] = count
 		}
 	}
 	return q, nil

@@ -12,7 +12,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
-	"github.com/gpuplane/terraform-provider-gpuplane/internal/crds"
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/quota"
 )
 
@@ -61,52 +60,49 @@ func effectiveQuotaAttribute(scope string) schema.MapNestedAttribute {
 	}
 }
 
-// quotaFromModel converts gpu_quota; ok is false when a value is unknown.
-// Values must be whole GPUs.
-func quotaFromModel(m *gpuQuotaModel) (q quota.Quota, ok bool, diags diag.Diagnostics) {
+// expandGPUQuota converts gpu_quota; known is false when a value is
+// unknown. Counts are read by quota.ParseCount.
+func expandGPUQuota(m *gpuQuotaModel) (q quota.Quota, known bool, diags diag.Diagnostics) {
 	q = quota.Quota{Limits: map[string]int64{}, Requests: map[string]int64{}}
 	if m == nil {
 		return q, true, nil
 	}
-	ok = true
+	known = true
 	for _, part := range []struct {
 		name string
 		v    types.Map
 		out  map[string]int64
 	}{{"limits", m.Limits, q.Limits}, {"requests", m.Requests, q.Requests}} {
 		if part.v.IsUnknown() {
-			ok = false
+			known = false
 			continue
 		}
 		for k, el := range part.v.Elements() {
 			n, isNum := el.(types.Number)
 			if !isNum || n.IsUnknown() {
-				ok = false
+				known = false
 				continue
 			}
-			if n.IsNull() {
-				diags.AddAttributeError(path.Root("gpu_quota").AtName(part.name).AtMapKey(k), "Missing GPU count",
-					fmt.Sprintf("gpu_quota.%s[%q] is null; give a whole number of GPUs, or remove the key.", part.name, k))
+			count, err := quota.ParseCount(n.ValueBigFloat())
+			if err != nil {
+				summary := "GPU counts are whole numbers"
+				if n.IsNull() {
+					summary = "Missing GPU count"
+				}
+				diags.AddAttributeError(path.Root("gpu_quota").AtName(part.name).AtMapKey(k), summary,
+					fmt.Sprintf("gpu_quota.%s[%q] = %s.", part.name, k, err))
 				continue
 			}
-			f := n.ValueBigFloat()
-			i, acc := f.Int64()
-			if !f.IsInt() || acc != big.Exact {
-				diags.AddAttributeError(path.Root("gpu_quota").AtName(part.name).AtMapKey(k), "GPU counts are whole numbers",
-					fmt.Sprintf("gpu_quota.%s[%q] = %s; a quota counts whole GPUs, such as 1 or 8. For a slice of a GPU, "+
-						"add a MIG profile (e.g. nvidia.com/mig-1g.10gb) as a family of the dataplane catalog.", part.name, k, f.Text('g', -1)))
-				continue
-			}
-			part.out[k] = i
+			part.out[k] = count
 		}
 	}
-	return q, ok, diags
+	return q, known, diags
 }
 
-// quotaToModel is the inverse of quotaFromModel for Read and import. An
+// flattenGPUQuota is the inverse of expandGPUQuota for Read and import. An
 // empty quota reads back as prior when prior holds no values, so that
 // `gpu_quota = {}` does not show a diff.
-func quotaToModel(q crds.GPUQuota, prior *gpuQuotaModel) *gpuQuotaModel {
+func flattenGPUQuota(q quota.Quota, prior *gpuQuotaModel) *gpuQuotaModel {
 	if len(q.Limits) == 0 && len(q.Requests) == 0 {
 		return prior
 	}
@@ -123,23 +119,8 @@ func quotaToModel(q crds.GPUQuota, prior *gpuQuotaModel) *gpuQuotaModel {
 	return &gpuQuotaModel{Limits: conv(q.Limits), Requests: conv(q.Requests)}
 }
 
-func crdQuota(q quota.Quota) crds.GPUQuota {
-	return crds.GPUQuota{Limits: q.Limits, Requests: q.Requests}
-}
-
-func quotaFromCRD(q crds.GPUQuota) quota.Quota {
-	out := quota.Quota{Limits: q.Limits, Requests: q.Requests}
-	if out.Limits == nil {
-		out.Limits = map[string]int64{}
-	}
-	if out.Requests == nil {
-		out.Requests = map[string]int64{}
-	}
-	return out
-}
-
-// effectiveValue renders an effective quota as the effective_gpu_quota attribute.
-func effectiveValue(s quota.Scope) types.Map {
+// flattenEffectiveQuota renders an effective quota as the effective_gpu_quota attribute.
+func flattenEffectiveQuota(s quota.Scope) types.Map {
 	objType := types.ObjectType{AttrTypes: effectiveQuotaAttrTypes}
 	els := map[string]attr.Value{}
 	num := func(v quota.Value) types.Int64 {
@@ -165,12 +146,24 @@ func emptyEffective() types.Map {
 	return types.MapValueMust(types.ObjectType{AttrTypes: effectiveQuotaAttrTypes}, map[string]attr.Value{})
 }
 
-// addProblems reports quota problems as diagnostics on the gpu_quota path.
+// addProblems reports quota problems as diagnostics on their attributes
+// (a path from the resource's root: attribute, nested attribute, map key).
 func addProblems(diags *diag.Diagnostics, problems []quota.Problem) {
 	for _, p := range problems {
-		at := path.Root("gpu_quota")
-		if len(p.Attribute) == 2 {
-			at = at.AtName(p.Attribute[0]).AtMapKey(p.Attribute[1])
+		if len(p.Attribute) == 0 {
+			if p.Severity == quota.Warning {
+				diags.AddWarning(p.Summary, p.Detail)
+			} else {
+				diags.AddError(p.Summary, p.Detail)
+			}
+			continue
+		}
+		at := path.Root(p.Attribute[0])
+		if len(p.Attribute) > 1 {
+			at = at.AtName(p.Attribute[1])
+		}
+		if len(p.Attribute) > 2 {
+			at = at.AtMapKey(p.Attribute[2])
 		}
 		if p.Severity == quota.Warning {
 			diags.AddAttributeWarning(at, p.Summary, p.Detail)
@@ -178,13 +171,4 @@ func addProblems(diags *diag.Diagnostics, problems []quota.Problem) {
 			diags.AddAttributeError(at, p.Summary, p.Detail)
 		}
 	}
-}
-
-// catalogFromSpec converts a dataplane's catalog.
-func catalogFromSpec(spec crds.DataplaneSpec) quota.Catalog {
-	c := quota.Catalog{}
-	for name, f := range spec.GPUFamilies {
-		c[name] = quota.Family{ResourceName: f.ResourceName, DeviceClass: f.DeviceClass, NodeSelector: f.NodeSelector}
-	}
-	return c
 }

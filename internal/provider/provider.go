@@ -218,6 +218,28 @@ func configFromModel(ctx context.Context, m gpuplaneProviderModel, getenv func(s
 		Burst:                 int(m.Burst.ValueInt64()),
 	}
 
+	cfg.ConfigPaths = expandConfigPaths(ctx, m, getenv, &diags)
+
+	if m.RequestTimeout.ValueString() != "" {
+		d, err := time.ParseDuration(m.RequestTimeout.ValueString())
+		if err == nil {
+			cfg.RequestTimeout = d
+		}
+	}
+
+	cfg.Exec = expandExec(ctx, m.Exec, &diags)
+
+	if cfg.InCluster && (len(cfg.ConfigPaths) > 0 || cfg.Host != "") {
+		diags.AddAttributeError(path.Root("in_cluster"), "Conflicting configuration",
+			"in_cluster = true uses the pod's service account; remove config_path/config_paths/host "+
+				"(and KUBE_CONFIG_PATH/KUBE_HOST) or set in_cluster = false.")
+	}
+	return cfg, diags
+}
+
+// expandConfigPaths resolves the kubeconfig files: config_path or
+// config_paths, else KUBE_CONFIG_PATH or KUBE_CONFIG_PATHS; ~ is expanded.
+func expandConfigPaths(ctx context.Context, m gpuplaneProviderModel, getenv func(string) string, diags *diag.Diagnostics) []string {
 	var paths []string
 	switch {
 	case !m.ConfigPath.IsNull():
@@ -236,32 +258,22 @@ func configFromModel(ctx context.Context, m gpuplaneProviderModel, getenv func(s
 	for i, p := range paths {
 		paths[i] = expandHome(p)
 	}
-	cfg.ConfigPaths = paths
+	return paths
+}
 
-	if m.RequestTimeout.ValueString() != "" {
-		d, err := time.ParseDuration(m.RequestTimeout.ValueString())
-		if err == nil {
-			cfg.RequestTimeout = d
-		}
+// expandExec converts the exec block; nil when there is none.
+func expandExec(ctx context.Context, m *execModel, diags *diag.Diagnostics) *kube.ExecConfig {
+	if m == nil || m.Command.IsNull() {
+		return nil
 	}
-
-	if m.Exec != nil && !m.Exec.Command.IsNull() {
-		e := &kube.ExecConfig{APIVersion: m.Exec.APIVersion.ValueString(), Command: m.Exec.Command.ValueString()}
-		diags.Append(m.Exec.Args.ElementsAs(ctx, &e.Args, false)...)
-		diags.Append(m.Exec.Env.ElementsAs(ctx, &e.Env, false)...)
-		if e.APIVersion == "" {
-			diags.AddAttributeError(path.Root("exec").AtName("api_version"), "Missing exec api_version",
-				"Set exec.api_version, e.g. \"client.authentication.k8s.io/v1\".")
-		}
-		cfg.Exec = e
+	e := &kube.ExecConfig{APIVersion: m.APIVersion.ValueString(), Command: m.Command.ValueString()}
+	diags.Append(m.Args.ElementsAs(ctx, &e.Args, false)...)
+	diags.Append(m.Env.ElementsAs(ctx, &e.Env, false)...)
+	if e.APIVersion == "" {
+		diags.AddAttributeError(path.Root("exec").AtName("api_version"), "Missing exec api_version",
+			"Set exec.api_version, e.g. \"client.authentication.k8s.io/v1\".")
 	}
-
-	if cfg.InCluster && (len(cfg.ConfigPaths) > 0 || cfg.Host != "") {
-		diags.AddAttributeError(path.Root("in_cluster"), "Conflicting configuration",
-			"in_cluster = true uses the pod's service account; remove config_path/config_paths/host "+
-				"(and KUBE_CONFIG_PATH/KUBE_HOST) or set in_cluster = false.")
-	}
-	return cfg, diags
+	return e
 }
 
 func expandHome(p string) string {

@@ -3,13 +3,12 @@ package provider
 import (
 	"context"
 	"fmt"
-	"slices"
-	"sort"
+	"strconv"
 	"strings"
 
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
-	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -19,11 +18,10 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/crds"
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/kube"
+	"github.com/gpuplane/terraform-provider-gpuplane/internal/platform"
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/quota"
 )
 
@@ -49,6 +47,7 @@ type computeModel struct {
 	NodeCount    types.Int64       `tfsdk:"node_count"`
 	Nodes        types.List        `tfsdk:"nodes"`
 	GPUCapacity  types.Map         `tfsdk:"gpu_capacity"`
+	Timeouts     timeouts.Value    `tfsdk:"timeouts"`
 }
 
 type tolerationModel struct {
@@ -62,7 +61,7 @@ func (r *computeResource) Metadata(_ context.Context, req resource.MetadataReque
 	resp.TypeName = req.ProviderTypeName + "_compute"
 }
 
-func (r *computeResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+func (r *computeResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "A node pool of the dataplane, chosen by node labels (e.g. the H100 nodes). Tenants list the " +
 			"computes their projects may use; pods in those projects must then select one of them (`spec.nodeSelector` " +
@@ -96,6 +95,7 @@ func (r *computeResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 			"nodes":      schema.ListAttribute{Computed: true, ElementType: types.StringType, MarkdownDescription: "Names of those nodes, sorted."},
 			"gpu_capacity": schema.MapAttribute{Computed: true, ElementType: types.Int64Type,
 				MarkdownDescription: "Allocatable GPUs per catalog family on those nodes (families with none are left out, but `gpu_family`)."},
+			"timeouts": timeoutsAttribute(ctx),
 		},
 	}
 }
@@ -104,77 +104,46 @@ func (r *computeResource) Configure(_ context.Context, req resource.ConfigureReq
 	r.p = configureData(req.ProviderData, &resp.Diagnostics)
 }
 
-func (r *computeResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() || r.p == nil {
-		return
+// expandCompute converts the model to the Compute object's spec; known is
+// false when the node selector is unknown.
+func expandCompute(m *computeModel) (spec crds.ComputeSpec, known bool) {
+	sel, known := stringMap(m.NodeSelector)
+	spec = crds.ComputeSpec{Dataplane: m.Dataplane.ValueString(), DisplayName: m.DisplayName.ValueString(),
+		GPUFamily: m.GPUFamily.ValueString(), NodeSelector: sel}
+	for _, t := range m.Tolerations {
+		spec.Tolerations = append(spec.Tolerations, crds.Toleration{Key: t.Key.ValueString(), Operator: t.Operator.ValueString(),
+			Value: t.Value.ValueString(), Effect: t.Effect.ValueString()})
 	}
-	var plan computeModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() || plan.Name.IsUnknown() {
-		return
-	}
-	plan.ID = plan.Name
-	sel, known := stringMap(plan.NodeSelector)
-	if !known {
-		r.p.plans.setCompute(plan.Name.ValueString(), nil)
-		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
-		return
-	}
-	r.p.plans.setCompute(plan.Name.ValueString(), sel)
-	if !r.p.client.Known() || plan.Dataplane.IsUnknown() || plan.GPUFamily.IsUnknown() {
-		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
-		return
-	}
-	c := r.p.clientOrError(&resp.Diagnostics)
-	if c == nil {
-		return
-	}
-	cat, err := r.p.catalog(ctx, c, plan.Dataplane.ValueString(), true)
-	switch {
-	case err == errCatalogUnknown:
-	case err != nil:
-		resp.Diagnostics.AddAttributeError(path.Root("dataplane"), "Unknown dataplane", err.Error())
-	default:
-		resp.Diagnostics.Append(checkGPUFamily(plan.GPUFamily, cat)...)
-		// The plan shows the nodes the selector picks now.
-		resp.Diagnostics.Append(computeNodes(ctx, c, sel, cat, plan.GPUFamily.ValueString(), &plan)...)
-		if plan.NodeCount.ValueInt64() == 0 {
-			resp.Diagnostics.AddAttributeWarning(path.Root("node_selector"), "Compute selects no node",
-				fmt.Sprintf("node_selector %s matches no node of the cluster (yet). Pods placed on compute %q will stay "+
-					"Pending until nodes with these labels join.", formatSelector(sel), plan.Name.ValueString()))
-		}
-	}
-	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+	return spec, known
 }
 
-func checkGPUFamily(family types.String, cat quota.Catalog) diag.Diagnostics {
-	var diags diag.Diagnostics
-	if family.IsNull() {
-		return diags
+// flattenCompute fills the user-facing attributes of m from a Compute's spec.
+func flattenCompute(name string, spec crds.ComputeSpec, m *computeModel) {
+	m.ID, m.Name = types.StringValue(name), types.StringValue(name)
+	m.Dataplane = types.StringValue(spec.Dataplane)
+	m.DisplayName = optionalString(spec.DisplayName)
+	m.GPUFamily = optionalString(spec.GPUFamily)
+	m.NodeSelector = optionalMap(spec.NodeSelector)
+	m.Tolerations = nil
+	for _, t := range spec.Tolerations {
+		m.Tolerations = append(m.Tolerations, tolerationModel{Key: optionalString(t.Key), Operator: optionalString(t.Operator),
+			Value: optionalString(t.Value), Effect: optionalString(t.Effect)})
 	}
-	if _, ok := cat[family.ValueString()]; !ok {
-		diags.AddAttributeError(path.Root("gpu_family"), "Unknown GPU family",
-			fmt.Sprintf("gpu_family = %q is not a GPU family of the dataplane; use one of %s.", family.ValueString(), strings.Join(cat.Names(), ", ")))
-	}
-	return diags
 }
 
 func (r *computeResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan computeModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	c := r.p.clientOrError(&resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	name := plan.Name.ValueString()
-	existing, err := c.Get(ctx, crds.Computes, "", name)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot create compute", err.Error())
+	ctx, cancel, c := r.p.begin(ctx, plan.Timeouts.Create, defaultWriteTimeout, &resp.Diagnostics)
+	defer cancel()
+	if c == nil {
 		return
 	}
-	if existing != nil && !kube.IsManaged(existing.GetLabels()) {
-		resp.Diagnostics.AddError("Compute already exists",
-			fmt.Sprintf("Compute %q exists but was not created by gpuplane. Import it with: terraform import gpuplane_compute.<name> %s", name, name))
+	name := plan.Name.ValueString()
+	if !refuseForeign(ctx, c, foreignObject{crds.Computes, "", name, "Compute", strconv.Quote(name), "gpuplane_compute", name}, &resp.Diagnostics) {
 		return
 	}
 	r.write(ctx, c, &plan, &resp.Diagnostics)
@@ -186,8 +155,12 @@ func (r *computeResource) Create(ctx context.Context, req resource.CreateRequest
 func (r *computeResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var plan computeModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	c := r.p.clientOrError(&resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel, c := r.p.begin(ctx, plan.Timeouts.Update, defaultWriteTimeout, &resp.Diagnostics)
+	defer cancel()
+	if c == nil {
 		return
 	}
 	r.write(ctx, c, &plan, &resp.Diagnostics)
@@ -204,63 +177,37 @@ func (r *computeResource) write(ctx context.Context, c *kube.Client, m *computeM
 		return
 	}
 	diags.Append(checkGPUFamily(m.GPUFamily, cat)...)
-	sel, _ := stringMap(m.NodeSelector)
-	spec := &crds.ComputeSpec{Dataplane: m.Dataplane.ValueString(), DisplayName: m.DisplayName.ValueString(),
-		GPUFamily: m.GPUFamily.ValueString(), NodeSelector: sel}
-	for _, t := range m.Tolerations {
-		spec.Tolerations = append(spec.Tolerations, crds.Toleration{Key: t.Key.ValueString(), Operator: t.Operator.ValueString(),
-			Value: t.Value.ValueString(), Effect: t.Effect.ValueString()})
-	}
 	if diags.HasError() {
 		return
 	}
-	obj, err := crds.New("Compute", "", m.Name.ValueString(), managedLabels(nil), spec)
-	if err == nil {
-		_, err = c.Apply(ctx, crds.Computes, obj)
-	}
-	if err != nil {
+	spec, _ := expandCompute(m)
+	if err := platform.WriteCompute(ctx, c, m.Name.ValueString(), spec); err != nil {
 		diags.AddError("Cannot write compute", err.Error())
 		return
 	}
 	m.ID = m.Name
-	diags.Append(computeNodes(ctx, c, sel, cat, m.GPUFamily.ValueString(), m)...)
+	diags.Append(computeNodes(ctx, c, spec.NodeSelector, cat, spec.GPUFamily, m)...)
 }
 
 func (r *computeResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state computeModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() || !r.p.client.Known() {
-		return
-	}
-	c := r.p.clientOrError(&resp.Diagnostics)
+	c := r.p.readClient(&resp.Diagnostics)
 	if c == nil {
 		return
 	}
-	obj, err := c.Get(ctx, crds.Computes, "", state.Name.ValueString())
+	name := state.Name.ValueString()
+	spec, err := platform.GetCompute(ctx, c, name)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot read compute", err.Error())
 		return
 	}
-	if obj == nil {
-		tflog.Info(ctx, "compute is gone; removing it from state", map[string]any{"name": state.Name.ValueString()})
+	if spec == nil {
+		tflog.Info(ctx, "compute is gone; removing it from state", map[string]any{"name": name})
 		resp.State.RemoveResource(ctx)
 		return
 	}
-	var spec crds.ComputeSpec
-	if err := crds.SpecOf(obj, &spec); err != nil {
-		resp.Diagnostics.AddError("Cannot decode compute", err.Error())
-		return
-	}
-	state.ID, state.Name = types.StringValue(obj.GetName()), types.StringValue(obj.GetName())
-	state.Dataplane = types.StringValue(spec.Dataplane)
-	state.DisplayName = optionalString(spec.DisplayName)
-	state.GPUFamily = optionalString(spec.GPUFamily)
-	state.NodeSelector = optionalMap(spec.NodeSelector)
-	state.Tolerations = nil
-	for _, t := range spec.Tolerations {
-		state.Tolerations = append(state.Tolerations, tolerationModel{Key: optionalString(t.Key), Operator: optionalString(t.Operator),
-			Value: optionalString(t.Value), Effect: optionalString(t.Effect)})
-	}
+	flattenCompute(name, *spec, &state)
 	cat, err := r.p.catalog(ctx, c, spec.Dataplane, false)
 	if err != nil {
 		cat = quota.Catalog{}
@@ -272,12 +219,16 @@ func (r *computeResource) Read(ctx context.Context, req resource.ReadRequest, re
 func (r *computeResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state computeModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	c := r.p.clientOrError(&resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel, c := r.p.begin(ctx, state.Timeouts.Delete, defaultDeleteTimeout, &resp.Diagnostics)
+	defer cancel()
+	if c == nil {
+		return
+	}
 	name := state.Name.ValueString()
-	users, err := tenantsUsingCompute(ctx, c, name)
+	users, err := platform.TenantsUsingCompute(ctx, c, name)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot delete compute", err.Error())
 		return
@@ -288,7 +239,7 @@ func (r *computeResource) Delete(ctx context.Context, req resource.DeleteRequest
 				"their projects), then destroy it.", name, strings.Join(users, ", ")))
 		return
 	}
-	if err := c.Delete(ctx, crds.Computes, "", name); err != nil {
+	if err := platform.DeleteCompute(ctx, c, name); err != nil {
 		resp.Diagnostics.AddError("Cannot delete compute", err.Error())
 	}
 }
@@ -296,85 +247,4 @@ func (r *computeResource) Delete(ctx context.Context, req resource.DeleteRequest
 func (r *computeResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), req.ID)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
-}
-
-// tenantsUsingCompute lists the tenants that list a compute, sorted.
-func tenantsUsingCompute(ctx context.Context, c *kube.Client, compute string) ([]string, error) {
-	items, err := c.List(ctx, crds.Tenants, "", "")
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for i := range items {
-		var spec crds.TenantSpec
-		if err := crds.SpecOf(&items[i], &spec); err != nil {
-			return nil, err
-		}
-		for _, name := range spec.Computes {
-			if name == compute {
-				out = append(out, items[i].GetName())
-			}
-		}
-	}
-	sort.Strings(out)
-	return out, nil
-}
-
-// computeNodes fills node_count, nodes and gpu_capacity from the nodes the
-// selector matches (one label-selected LIST).
-func computeNodes(ctx context.Context, c *kube.Client, sel map[string]string, cat quota.Catalog, family string, m *computeModel) diag.Diagnostics {
-	var diags diag.Diagnostics
-	nodes, err := listNodesMatching(ctx, c, sel)
-	if err != nil {
-		diags.AddError("Cannot list the compute's nodes", err.Error())
-		return diags
-	}
-	names := make([]string, 0, len(nodes))
-	for _, n := range nodes {
-		names = append(names, n.Name)
-	}
-	sort.Strings(names)
-	capacity := map[string]attr.Value{}
-	for f, fam := range cat {
-		if fam.ResourceName == "" {
-			continue
-		}
-		if n := gpuCapacity(nodes, fam.ResourceName, fam.NodeSelector); n > 0 || f == family {
-			capacity[f] = types.Int64Value(n)
-		}
-	}
-	m.NodeCount = types.Int64Value(int64(len(nodes)))
-	m.Nodes = types.ListValueMust(types.StringType, stringValues(names))
-	m.GPUCapacity = types.MapValueMust(types.Int64Type, capacity)
-	return diags
-}
-
-// listNodesMatching lists the nodes with the given labels.
-func listNodesMatching(ctx context.Context, c *kube.Client, sel map[string]string) ([]corev1.Node, error) {
-	nodes, err := listNodes(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	s := labels.SelectorFromSet(sel)
-	return slices.DeleteFunc(nodes, func(n corev1.Node) bool { return !s.Matches(labels.Set(n.Labels)) }), nil
-}
-
-// stringMap converts a map(string); known is false when any part is unknown.
-func stringMap(m types.Map) (map[string]string, bool) {
-	if m.IsUnknown() {
-		return nil, false
-	}
-	out := map[string]string{}
-	for k, v := range m.Elements() {
-		s, ok := v.(types.String)
-		if !ok || s.IsUnknown() {
-			return nil, false
-		}
-		out[k] = s.ValueString()
-	}
-	return out, true
-}
-
-func formatSelector(sel map[string]string) string {
-	return labels.SelectorFromSet(sel).String()
 }

@@ -115,18 +115,7 @@ func TestAccCompute_placement(t *testing.T) {
 				Check:            resource.ComposeAggregateTestCheckFunc(checkPlacementPods(t), checkExcludedPods(t)),
 			},
 			{ResourceName: "gpuplane_compute.h100", ImportState: true, ImportStateId: "h100-pool", ImportStateVerify: true},
-			{
-				// A node joins the pool: the next refresh shows it.
-				PreConfig: func() {
-					fakeGPUNode(t, "pool-h100-c", map[string]string{"pool": "h100"}, map[string]int64{"nvidia.com/gpu-h100": 8})
-				},
-				Config:           config,
-				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
-				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue("gpuplane_compute.h100", tfjsonpath.New("node_count"), n(3)),
-					statecheck.ExpectKnownValue("gpuplane_compute.h100", tfjsonpath.New("gpu_capacity"), knownvalue.MapExact(map[string]knownvalue.Check{"NVIDIA-H100": n(24)})),
-				},
-			},
+			nodeJoinsPoolStep(t, config),
 			{
 				// Detaching a compute that a project still uses fails at plan.
 				Config:      computeConfig(h100Selector, `[gpuplane_compute.a100.name]`),
@@ -257,5 +246,22 @@ func createTenantWithCompute(t *testing.T, name, compute string) {
 	}
 	if _, err := testClient(t).Apply(context.Background(), crds.Tenants, obj); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// nodeJoinsPoolStep: a node joins the pool; the next refresh shows it, and
+// the plan stays empty.
+func nodeJoinsPoolStep(t *testing.T, config string) resource.TestStep {
+	n := knownvalue.Int64Exact
+	return resource.TestStep{
+		PreConfig: func() {
+			fakeGPUNode(t, "pool-h100-c", map[string]string{"pool": "h100"}, map[string]int64{"nvidia.com/gpu-h100": 8})
+		},
+		Config:           config,
+		ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+		ConfigStateChecks: []statecheck.StateCheck{
+			statecheck.ExpectKnownValue("gpuplane_compute.h100", tfjsonpath.New("node_count"), n(3)),
+			statecheck.ExpectKnownValue("gpuplane_compute.h100", tfjsonpath.New("gpu_capacity"), knownvalue.MapExact(map[string]knownvalue.Check{"NVIDIA-H100": n(24)})),
+		},
 	}
 }

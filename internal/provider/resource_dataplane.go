@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"regexp"
-	"sort"
 	"strings"
 	"time"
 
@@ -21,13 +20,10 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/crds"
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/kube"
+	"github.com/gpuplane/terraform-provider-gpuplane/internal/platform"
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/quota"
 )
 
@@ -117,7 +113,7 @@ func (r *dataplaneResource) Schema(ctx context.Context, _ resource.SchemaRequest
 				MarkdownDescription: "Allocatable GPUs per family (extended-resource families), summed over the nodes " +
 					"that match the family's `node_selector`.",
 			},
-			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
+			"timeouts": timeoutsAttribute(ctx),
 		},
 	}
 }
@@ -155,45 +151,88 @@ func (r *dataplaneResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 	r.p.plans.setCatalog(name.ValueString(), cat)
 }
 
+// expandDataplane converts the catalog to the Dataplane object's spec.
+func expandDataplane(ctx context.Context, m *dataplaneModel) (crds.DataplaneSpec, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	spec := crds.DataplaneSpec{GPUFamilies: map[string]crds.GPUFamily{}}
+	for name, f := range m.GPUFamilies {
+		sel := map[string]string{}
+		diags.Append(f.NodeSelector.ElementsAs(ctx, &sel, false)...)
+		spec.GPUFamilies[name] = crds.GPUFamily{
+			ResourceName: f.ResourceName.ValueString(), DeviceClass: f.DeviceClass.ValueString(), NodeSelector: sel,
+		}
+	}
+	return spec, diags
+}
+
+// flattenDataplane fills the user-facing attributes of m from a Dataplane's spec.
+func flattenDataplane(name string, spec crds.DataplaneSpec, m *dataplaneModel) {
+	m.ID, m.Name = types.StringValue(name), types.StringValue(name)
+	m.GPUFamilies = map[string]gpuFamilyModel{}
+	for family, f := range spec.GPUFamilies {
+		m.GPUFamilies[family] = gpuFamilyModel{
+			ResourceName: optionalString(f.ResourceName), DeviceClass: optionalString(f.DeviceClass), NodeSelector: optionalMap(f.NodeSelector),
+		}
+	}
+}
+
 func (r *dataplaneResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan dataplaneModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, diags := plan.Timeouts.Create(ctx, 10*time.Minute)
-	resp.Diagnostics.Append(diags...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel, c := r.p.begin(ctx, plan.Timeouts.Create, 10*time.Minute, &resp.Diagnostics)
 	defer cancel()
-	c := r.p.clientOrError(&resp.Diagnostics)
 	if c == nil {
 		return
 	}
-	name := plan.Name.ValueString()
-
-	if err := checkSingleDataplane(ctx, c, name); err != nil {
+	if err := platform.CheckSingleDataplane(ctx, c, plan.Name.ValueString()); err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("name"), "Cannot create dataplane", err.Error())
 		return
 	}
-	if err := installPlatform(ctx, c); err != nil {
-		resp.Diagnostics.AddError("Cannot install gpuplane CRDs and roles", err.Error())
+	r.write(ctx, c, &plan, &resp.Diagnostics, &resp.State)
+}
+
+func (r *dataplaneResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan dataplaneModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
 		return
 	}
-	if err := r.apply(ctx, c, &plan); err != nil {
-		resp.Diagnostics.AddError("Cannot create dataplane", err.Error())
+	ctx, cancel, c := r.p.begin(ctx, plan.Timeouts.Update, 10*time.Minute, &resp.Diagnostics)
+	defer cancel()
+	if c == nil {
 		return
 	}
-	resp.Diagnostics.Append(refreshComputed(ctx, c, &plan)...)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	r.write(ctx, c, &plan, &resp.Diagnostics, &resp.State)
+}
+
+// write installs (or, re-applied, upgrades to this provider version) the
+// CRDs, roles and admission policies, then writes the Dataplane object.
+func (r *dataplaneResource) write(ctx context.Context, c *kube.Client, m *dataplaneModel, diags *diag.Diagnostics, state stateSetter) {
+	if err := platform.Install(ctx, c); err != nil {
+		diags.AddError("Cannot install gpuplane CRDs and roles", err.Error())
+		return
+	}
+	spec, d := expandDataplane(ctx, m)
+	diags.Append(d...)
+	if diags.HasError() {
+		return
+	}
+	if err := platform.WriteDataplane(ctx, c, m.Name.ValueString(), spec); err != nil {
+		diags.AddError("Cannot write dataplane", err.Error())
+		return
+	}
+	m.ID = m.Name
+	diags.Append(refreshComputed(ctx, c, m)...)
+	diags.Append(state.Set(ctx, m)...)
 }
 
 func (r *dataplaneResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state dataplaneModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() || !r.p.client.Known() {
-		return
-	}
-	c := r.p.clientOrError(&resp.Diagnostics)
+	c := r.p.readClient(&resp.Diagnostics)
 	if c == nil {
 		return
 	}
@@ -212,44 +251,17 @@ func (r *dataplaneResource) Read(ctx context.Context, req resource.ReadRequest, 
 // readDataplane fills m from the cluster; found is false when there is no
 // such dataplane. The resource and the data source share it.
 func readDataplane(ctx context.Context, c *kube.Client, name string, m *dataplaneModel) (found bool, diags diag.Diagnostics) {
-	obj, err := c.Get(ctx, crds.Dataplanes, "", name)
+	spec, err := platform.GetDataplane(ctx, c, name)
 	if err != nil {
 		diags.AddError("Cannot read dataplane", err.Error())
 		return false, diags
 	}
-	if obj == nil {
+	if spec == nil {
 		return false, diags
 	}
-	diags.Append(dataplaneFromObject(ctx, obj, m)...)
+	flattenDataplane(name, *spec, m)
 	diags.Append(refreshComputed(ctx, c, m)...)
 	return true, diags
-}
-
-func (r *dataplaneResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var plan dataplaneModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, diags := plan.Timeouts.Update(ctx, 10*time.Minute)
-	resp.Diagnostics.Append(diags...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	c := r.p.clientOrError(&resp.Diagnostics)
-	if c == nil {
-		return
-	}
-	// Re-applying the CRDs upgrades them to this provider version's schema.
-	if err := installPlatform(ctx, c); err != nil {
-		resp.Diagnostics.AddError("Cannot upgrade gpuplane CRDs and roles", err.Error())
-		return
-	}
-	if err := r.apply(ctx, c, &plan); err != nil {
-		resp.Diagnostics.AddError("Cannot update dataplane", err.Error())
-		return
-	}
-	resp.Diagnostics.Append(refreshComputed(ctx, c, &plan)...)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
 func (r *dataplaneResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -258,41 +270,31 @@ func (r *dataplaneResource) Delete(ctx context.Context, req resource.DeleteReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, diags := state.Timeouts.Delete(ctx, 10*time.Minute)
-	resp.Diagnostics.Append(diags...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel, c := r.p.begin(ctx, state.Timeouts.Delete, defaultDeleteTimeout, &resp.Diagnostics)
 	defer cancel()
-	c := r.p.clientOrError(&resp.Diagnostics)
 	if c == nil {
 		return
 	}
 	name := state.Name.ValueString()
-	for _, dep := range []struct {
-		what, resourceType string
-		list               func() ([]unstructured.Unstructured, error)
-	}{
-		{"tenants", "gpuplane_tenant", func() ([]unstructured.Unstructured, error) { return c.List(ctx, crds.Tenants, "", "") }},
-		{"computes", "gpuplane_compute", func() ([]unstructured.Unstructured, error) { return c.List(ctx, crds.Computes, "", "") }},
-	} {
-		items, err := dep.list()
-		if err != nil && !apierrors.IsNotFound(err) {
-			resp.Diagnostics.AddError("Cannot delete dataplane", err.Error())
-			return
-		}
-		if len(items) > 0 {
-			resp.Diagnostics.AddError("Dataplane still in use",
-				fmt.Sprintf("Dataplane %q still has %s %s. Destroy those %s resources first (or remove them from the "+
-					"configuration); deleting the dataplane would delete them with its CRDs.",
-					name, dep.what, strings.Join(objectNames(items), ", "), dep.resourceType))
-			return
-		}
-	}
-	if err := c.Delete(ctx, crds.Dataplanes, "", name); err != nil {
+	tenants, computes, err := platform.DataplaneDependents(ctx, c)
+	if err != nil {
 		resp.Diagnostics.AddError("Cannot delete dataplane", err.Error())
 		return
 	}
-	if err := uninstallPlatform(ctx, c); err != nil {
-		resp.Diagnostics.AddError("Cannot remove gpuplane CRDs and roles", err.Error())
+	for _, dep := range []struct {
+		what, resourceType string
+		names              []string
+	}{{"tenants", "gpuplane_tenant", tenants}, {"computes", "gpuplane_compute", computes}} {
+		if len(dep.names) > 0 {
+			resp.Diagnostics.AddError("Dataplane still in use",
+				fmt.Sprintf("Dataplane %q still has %s %s. Destroy those %s resources first (or remove them from the "+
+					"configuration); deleting the dataplane would delete them with its CRDs.",
+					name, dep.what, strings.Join(dep.names, ", "), dep.resourceType))
+			return
+		}
+	}
+	if err := platform.DeleteDataplane(ctx, c, name); err != nil {
+		resp.Diagnostics.AddError("Cannot delete dataplane", err.Error())
 	}
 }
 
@@ -301,64 +303,16 @@ func (r *dataplaneResource) ImportState(ctx context.Context, req resource.Import
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
 }
 
-// apply writes the Dataplane object, adopting an existing one only if gpuplane wrote it.
-func (r *dataplaneResource) apply(ctx context.Context, c *kube.Client, m *dataplaneModel) error {
-	spec := crds.DataplaneSpec{GPUFamilies: map[string]crds.GPUFamily{}}
-	for name, f := range m.GPUFamilies {
-		sel := map[string]string{}
-		if d := f.NodeSelector.ElementsAs(ctx, &sel, false); d.HasError() {
-			return fmt.Errorf("node_selector of %s: %v", name, d)
-		}
-		spec.GPUFamilies[name] = crds.GPUFamily{
-			ResourceName: f.ResourceName.ValueString(), DeviceClass: f.DeviceClass.ValueString(), NodeSelector: sel,
-		}
-	}
-	obj, err := crds.New("Dataplane", "", m.Name.ValueString(), managedLabels(nil), &spec)
-	if err != nil {
-		return err
-	}
-	if _, err := c.Apply(ctx, crds.Dataplanes, obj); err != nil {
-		return err
-	}
-	m.ID = m.Name
-	return nil
-}
-
-// dataplaneFromObject fills the user-facing fields of m from the cluster object.
-func dataplaneFromObject(ctx context.Context, obj *unstructured.Unstructured, m *dataplaneModel) diag.Diagnostics {
-	var diags diag.Diagnostics
-	var spec crds.DataplaneSpec
-	if err := crds.SpecOf(obj, &spec); err != nil {
-		diags.AddError("Cannot decode dataplane", err.Error())
-		return diags
-	}
-	m.ID = types.StringValue(obj.GetName())
-	m.Name = types.StringValue(obj.GetName())
-	m.GPUFamilies = map[string]gpuFamilyModel{}
-	for name, f := range spec.GPUFamilies {
-		sel := types.MapNull(types.StringType)
-		if len(f.NodeSelector) > 0 {
-			var d diag.Diagnostics
-			sel, d = types.MapValueFrom(ctx, types.StringType, f.NodeSelector)
-			diags.Append(d...)
-		}
-		m.GPUFamilies[name] = gpuFamilyModel{
-			ResourceName: optionalString(f.ResourceName), DeviceClass: optionalString(f.DeviceClass), NodeSelector: sel,
-		}
-	}
-	return diags
-}
-
 // refreshComputed reads the API server version and the nodes.
 func refreshComputed(ctx context.Context, c *kube.Client, m *dataplaneModel) diag.Diagnostics {
 	var diags diag.Diagnostics
-	v, err := c.Typed.Discovery().ServerVersion()
+	v, err := platform.ServerVersion(c)
 	if err != nil {
 		diags.AddError("Cannot read the Kubernetes version", err.Error())
 		return diags
 	}
-	m.KubernetesVersion = types.StringValue(v.GitVersion)
-	nodes, err := listNodes(ctx, c)
+	m.KubernetesVersion = types.StringValue(v)
+	nodes, err := platform.ListNodes(ctx, c)
 	if err != nil {
 		diags.AddError("Cannot list nodes", err.Error())
 		return diags
@@ -371,77 +325,8 @@ func refreshComputed(ctx context.Context, c *kube.Client, m *dataplaneModel) dia
 		}
 		sel := map[string]string{}
 		diags.Append(f.NodeSelector.ElementsAs(ctx, &sel, false)...)
-		capacity[name] = types.Int64Value(gpuCapacity(nodes, f.ResourceName.ValueString(), sel))
+		capacity[name] = types.Int64Value(platform.GPUCapacity(nodes, f.ResourceName.ValueString(), sel))
 	}
 	m.GPUCapacity = types.MapValueMust(types.Int64Type, capacity)
 	return diags
-}
-
-// listNodes reads every node (from the cached LIST).
-func listNodes(ctx context.Context, c *kube.Client) ([]corev1.Node, error) {
-	return kube.CachedListAs[corev1.Node](ctx, c, kube.Nodes, "")
-}
-
-// gpuCapacity sums the allocatable resource over the nodes whose labels match selector.
-func gpuCapacity(nodes []corev1.Node, resourceName string, selector map[string]string) int64 {
-	sel := labels.SelectorFromSet(selector)
-	var total int64
-	for _, n := range nodes {
-		if !sel.Matches(labels.Set(n.Labels)) {
-			continue
-		}
-		q, ok := n.Status.Allocatable[corev1.ResourceName(resourceName)]
-		if !ok {
-			q = n.Status.Capacity[corev1.ResourceName(resourceName)]
-		}
-		total += q.Value()
-	}
-	return total
-}
-
-// checkSingleDataplane refuses a second dataplane on a cluster and an
-// existing one that gpuplane did not write.
-func checkSingleDataplane(ctx context.Context, c *kube.Client, name string) error {
-	existing, err := c.List(ctx, crds.Dataplanes, "", "")
-	if apierrors.IsNotFound(err) {
-		return nil // CRDs not installed yet: a new cluster.
-	}
-	if err != nil {
-		return err
-	}
-	for _, dp := range existing {
-		if dp.GetName() != name {
-			return fmt.Errorf("this cluster already has dataplane %q, and a cluster has one dataplane. Use that name, "+
-				"or bring it under this configuration with: terraform import gpuplane_dataplane.<name> %s", dp.GetName(), dp.GetName())
-		}
-		if !kube.IsManaged(dp.GetLabels()) {
-			return fmt.Errorf("dataplane %q exists but was not created by gpuplane (it lacks the label %s=%s). "+
-				"Import it with: terraform import gpuplane_dataplane.<name> %s", name, kube.LabelManagedBy, kube.ManagedBy, name)
-		}
-	}
-	return nil
-}
-
-func managedLabels(extra map[string]string) map[string]string {
-	l := map[string]string{kube.LabelManagedBy: kube.ManagedBy}
-	for k, v := range extra {
-		l[k] = v
-	}
-	return l
-}
-
-func optionalString(s string) types.String {
-	if s == "" {
-		return types.StringNull()
-	}
-	return types.StringValue(s)
-}
-
-func objectNames(items []unstructured.Unstructured) []string {
-	names := make([]string, 0, len(items))
-	for _, it := range items {
-		names = append(names, it.GetName())
-	}
-	sort.Strings(names)
-	return names
 }

@@ -18,7 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/crds"
-	"github.com/gpuplane/terraform-provider-gpuplane/internal/kube"
+	"github.com/gpuplane/terraform-provider-gpuplane/internal/platform"
 )
 
 // testDataplaneConfig is a dataplane with an H100 family and, when extra is
@@ -193,7 +193,7 @@ func checkDataplaneDestroyed(name string) resource.TestCheckFunc {
 				return fmt.Errorf("CRD %s still exists (err %v)", crd.GetName(), err)
 			}
 		}
-		roles, err := c.Typed.RbacV1().ClusterRoles().List(ctx, metav1.ListOptions{LabelSelector: kube.ManagedSelector})
+		roles, err := c.Typed.RbacV1().ClusterRoles().List(ctx, metav1.ListOptions{LabelSelector: platform.ManagedSelector})
 		if err != nil {
 			return err
 		}
@@ -267,7 +267,7 @@ func checkDataplaneObject(t *testing.T, name, resourceName string) resource.Test
 		if err != nil || obj == nil {
 			return fmt.Errorf("dataplane %s: %v", name, err)
 		}
-		if !kube.IsManaged(obj.GetLabels()) {
+		if !platform.IsManaged(obj.GetLabels()) {
 			return fmt.Errorf("dataplane %s lacks the managed-by label: %v", name, obj.GetLabels())
 		}
 		var spec crds.DataplaneSpec

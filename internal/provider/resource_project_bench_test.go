@@ -8,11 +8,10 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/crds"
-	"github.com/gpuplane/terraform-provider-gpuplane/internal/kube"
+	"github.com/gpuplane/terraform-provider-gpuplane/internal/platform"
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/quota"
 )
 
@@ -41,7 +40,7 @@ func BenchmarkRefreshProjects(b *testing.B) {
 		c, requests := countingClient(b)
 		start := time.Now()
 		for _, gvr := range kinds {
-			if _, err := c.List(ctx, gvr, "", kube.ManagedSelector); err != nil {
+			if _, err := c.List(ctx, gvr, "", platform.ManagedSelector); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -75,12 +74,12 @@ func BenchmarkRefreshProjects(b *testing.B) {
 func setupRefreshBench(b *testing.B) {
 	ctx := context.Background()
 	c := testClient(b)
-	if err := installPlatform(ctx, c); err != nil {
+	if err := platform.Install(ctx, c); err != nil {
 		b.Fatal(err)
 	}
 	cat := quota.Catalog{"NVIDIA-H100": {ResourceName: "nvidia.com/gpu-h100"}}
-	t := tenantQuota{Name: "refresh", Dataplane: "refresh", Catalog: cat, ComputesKnown: true, Computes: []string{"refresh-pool"},
-		Quota: quota.Quota{Limits: map[string]int64{"Default": 1000}}}
+	t := tenantView{Tenant: platform.Tenant{Name: "refresh", Dataplane: "refresh", Computes: []string{"refresh-pool"},
+		Quota: quota.Quota{Limits: map[string]int64{"Default": 1000}}}, Catalog: cat, ComputesKnown: true}
 	for _, o := range []struct {
 		kind string
 		gvr  schema.GroupVersionResource
@@ -90,9 +89,9 @@ func setupRefreshBench(b *testing.B) {
 		{"Dataplane", crds.Dataplanes, "refresh", &crds.DataplaneSpec{GPUFamilies: map[string]crds.GPUFamily{"NVIDIA-H100": {ResourceName: "nvidia.com/gpu-h100"}}}},
 		{"Compute", crds.Computes, "refresh-pool", &crds.ComputeSpec{Dataplane: "refresh", NodeSelector: map[string]string{"pool": "refresh"}}},
 		{"Tenant", crds.Tenants, "refresh", &crds.TenantSpec{Dataplane: "refresh", Namespace: "refresh", Computes: t.Computes,
-			GPUQuota: crdQuota(t.Quota)}},
+			GPUQuota: platform.GPUQuotaOf(t.Quota)}},
 	} {
-		obj, err := crds.New(o.kind, "", o.name, tenantLabels("refresh", nil), o.spec)
+		obj, err := crds.New(o.kind, "", o.name, platform.TenantLabels("refresh", nil), o.spec)
 		if err == nil {
 			_, err = c.Apply(ctx, o.gvr, obj)
 		}
@@ -120,23 +119,12 @@ func setupRefreshBench(b *testing.B) {
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			name := fmt.Sprintf("r%03d", i)
-			p := projectIntent{Tenant: "refresh", Name: name, Namespace: "refresh-" + name,
-				Roles: crds.RoleMapping{Viewer: []string{"v"}, Editor: []string{"e"}, Admin: []string{"a"}},
-				Quota: quota.Quota{Limits: map[string]int64{"NVIDIA-H100": 4}}}
-			eff := quota.ProjectEffective(t.Effective(), p.Quota, cat.Names())
-			labels := projectLabels(p.Tenant, p.Name, nil, nil)
-			err := applyNamespace(ctx, c, p.Namespace, labels)
-			if err == nil {
-				var obj *unstructured.Unstructured
-				obj, err = crds.New("Project", p.Namespace, p.Name, labels, &crds.ProjectSpec{Tenant: p.Tenant, Project: p.Name,
-					RoleMapping: p.Roles, GPUQuota: crdQuota(p.Quota), MaxPerPod: quota.PodMax(eff, cat), Placement: placement})
-				if err == nil {
-					_, err = c.Apply(ctx, crds.Projects, obj)
-				}
-			}
-			if err == nil {
-				err = writeProjectChildren(ctx, c, t, p, eff, labels)
-			}
+			p := platform.Project{Tenant: "refresh", Name: name, Namespace: "refresh-" + name,
+				Roles:     crds.RoleMapping{Viewer: []string{"v"}, Editor: []string{"e"}, Admin: []string{"a"}},
+				Quota:     quota.Quota{Limits: map[string]int64{"NVIDIA-H100": 4}},
+				Placement: placement}
+			eff := quota.ProjectEffective(t.effective(), p.Quota, cat.Names())
+			_, err := platform.WriteProject(ctx, c, p, t.Tenant, cat, eff)
 			errs <- err
 		}()
 	}

@@ -22,64 +22,73 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/crds"
-	"github.com/gpuplane/terraform-provider-gpuplane/internal/kube"
+	"github.com/gpuplane/terraform-provider-gpuplane/internal/platform"
 )
 
-// platformConfig is a dataplane with an H100 and an A100 (MIG) family, and a
-// tenant "research" with the given tenant attributes.
-func platformConfig(tenantBody string) string {
-	return fmt.Sprintf(`
-resource "gpuplane_dataplane" "main" {
-  name = "main"
-  gpu_families = {
-    "NVIDIA-H100" = { resource_name = "nvidia.com/gpu-h100" }
-    "NVIDIA-A100" = { resource_name = "nvidia.com/mig-1g.10gb" }
-  }
+// TestAccProject_planTimeRules: a broken quota rule fails the plan end to
+// end, with the tenant and project planned in the same run (the plan cache),
+// names the attribute, the values and the fix, and writes nothing. The rules
+// themselves are unit-tested in internal/quota (check_test.go); these cases
+// cover what only the provider does: parsing counts, reading the planned
+// tenant and sibling projects, derived names and reserved labels.
+func TestAccProject_planTimeRules(t *testing.T) {
+	testAccPreCheck(t)
+	tenant := func(q string) string {
+		return platformConfig("  gpu_quota = "+q+"\n  computes = [gpuplane_compute.h100.name]") + `
+resource "gpuplane_compute" "h100" {
+  dataplane     = gpuplane_dataplane.main.name
+  name          = "h100-pool"
+  node_selector = { "pool" = "h100" }
 }
-
-resource "gpuplane_tenant" "research" {
-  dataplane = gpuplane_dataplane.main.name
-  name      = "research"
-%s
-}
-`, tenantBody)
-}
-
-const researchTenant = `
-  display_name = "Research"
-  admin_groups = ["research-admins"]
-  gpu_quota = {
-    limits   = { "NVIDIA-H100" = 8, "Default" = 4 }
-    requests = { "NVIDIA-H100" = 4, "Default" = 2 }
-  }
-  labels = { "cost-center" = "r-42" }
 `
-
-func projectConfig(name, body string) string {
-	return fmt.Sprintf(`
-resource "gpuplane_project" %[1]q {
-  tenant = gpuplane_tenant.research.name
-  name   = %[1]q
-%[2]s
-}
-`, name, body)
-}
-
-const visionProject = `
-  role_mapping = { viewer = ["fin-ops"], editor = ["ml-eng"], admin = ["vision-leads"] }
-  gpu_quota    = { limits = { "NVIDIA-H100" = 4, "Default" = 2 } }
-  labels       = { "team" = "vision" }
-`
-
-const nlpProject = `
-  gpu_quota = { limits = { "NVIDIA-H100" = 4, "Default" = 2 }, requests = { "NVIDIA-H100" = 1 } }
-`
-
-func effective(limit, request int64, limitSource, requestSource string) knownvalue.Check {
-	return knownvalue.ObjectExact(map[string]knownvalue.Check{
-		"limit": knownvalue.Int64Exact(limit), "request": knownvalue.Int64Exact(request),
-		"limit_source": knownvalue.StringExact(limitSource), "request_source": knownvalue.StringExact(requestSource),
-	})
+	}
+	okTenant := tenant(`{ limits = { "NVIDIA-H100" = 8, "Default" = 4 }, requests = { "NVIDIA-H100" = 4 } }`)
+	for name, tc := range map[string]struct {
+		config string
+		want   []string
+	}{
+		"project limit above tenant": {okTenant + projectConfig("vision", `gpu_quota = { limits = { "NVIDIA-H100" = 16 } }`),
+			[]string{`project "vision", family NVIDIA-H100: gpu_quota.limits["NVIDIA-H100"] = 16 (from project) exceeds tenant "research"'s limit of 8`, "at most 8"}},
+		"fraction of a GPU": {tenant(`{ limits = { "NVIDIA-H100" = 0.5 } }`),
+			[]string{`gpu_quota.limits["NVIDIA-H100"] = 0.5`, "whole GPUs", "MIG profile"}},
+		"negative": {tenant(`{ limits = { "Default" = -1 } }`), []string{`gpu_quota.limits["Default"] = -1`}},
+		"projects add up above the tenant": {okTenant +
+			projectConfig("vision", `gpu_quota = { limits = { "NVIDIA-H100" = 6, "Default" = 2 } }`) +
+			projectConfig("nlp", `gpu_quota = { limits = { "NVIDIA-H100" = 6, "Default" = 2 } }`),
+			[]string{`family NVIDIA-H100: the projects' limits add up to 12`, "nlp = 6 (project), vision = 6 (project)", "limit of 8", "overcommit = true"}},
+		"compute not attached to the tenant": {okTenant + projectConfig("vision", `compute = "a100-pool"`),
+			[]string{`compute = "a100-pool"`, `tenant "research"'s computes are [h100-pool]`}},
+		"namespace too long": {okTenant + projectConfig(strings.Repeat("p", 60), ``),
+			[]string{"Project namespace name too long", "(69 characters)", "set namespace explicitly"}},
+		"tenant referenced by a plain string that does not exist": {platformConfig("") + `
+resource "gpuplane_project" "orphan" {
+  tenant = "nobody"
+  name   = "orphan"
+}`, []string{`Tenant "nobody" does not exist`, "tenant = gpuplane_tenant.nobody.name"}},
+		// A project labelled as a membership's binding would lose its own
+		// RoleBindings to the membership sync.
+		"project label with gpuplane's membership key": {okTenant + projectConfig("vision", `labels = { "tenancy.gpuplane.dev/membership" = "research.x" }`),
+			[]string{"Reserved label key", `labels["tenancy.gpuplane.dev/membership"]`, "example.com/membership"}},
+		"tenant label with a key of gpuplane's subdomain": {platformConfig(`  labels = { "attached.tenancy.gpuplane.dev/other" = "true" }`),
+			[]string{"Reserved label key", `labels["attached.tenancy.gpuplane.dev/other"]`}},
+		"project label with the managed-by key": {okTenant + projectConfig("vision", `labels = { "app.kubernetes.io/managed-by" = "me" }`),
+			[]string{"Reserved label key", `labels["app.kubernetes.io/managed-by"]`}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			resource.Test(t, resource.TestCase{
+				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+				Steps: []resource.TestStep{{
+					Config:      tc.config,
+					PlanOnly:    true,
+					ExpectError: wrapped(tc.want...),
+				}},
+			})
+			// Nothing was written: the plan failed before any apply.
+			if exists(t, crds.Dataplanes, "", "main") || exists(t, namespaceGVR, "", "research") {
+				t.Fatal("a failed plan wrote to the cluster")
+			}
+		})
+	}
 }
 
 func TestAccProject_quotaEnforcedByAPIServer(t *testing.T) {
@@ -100,12 +109,6 @@ func TestAccProject_quotaEnforcedByAPIServer(t *testing.T) {
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue("gpuplane_tenant.research", tfjsonpath.New("namespace"), knownvalue.StringExact("research")),
-					statecheck.ExpectKnownValue("gpuplane_tenant.research", tfjsonpath.New("phase"), knownvalue.StringExact("Active")),
-					statecheck.ExpectKnownValue("gpuplane_tenant.research", tfjsonpath.New("effective_gpu_quota"), knownvalue.MapExact(map[string]knownvalue.Check{
-						"NVIDIA-H100": effective(8, 4, "tenant", "tenant"),
-						"NVIDIA-A100": effective(4, 2, "tenant-default", "tenant-default"),
-					})),
 					statecheck.ExpectKnownValue("gpuplane_project.vision", tfjsonpath.New("namespace"), knownvalue.StringExact("research-vision")),
 					statecheck.ExpectKnownValue("gpuplane_project.vision", tfjsonpath.New("effective_gpu_quota"), knownvalue.MapExact(map[string]knownvalue.Check{
 						"NVIDIA-H100": effective(4, 4, "project", "inherited"),
@@ -117,44 +120,12 @@ func TestAccProject_quotaEnforcedByAPIServer(t *testing.T) {
 				Check: resource.ComposeAggregateTestCheckFunc(
 					checkGPUPods(t),
 					checkProjectAdminCannotRaiseQuota(t),
-					checkLabelled(t, "research-vision", map[string]string{"cost-center": "r-42", "team": "vision", kube.LabelTenant: "research", kube.LabelProject: "vision"}),
+					checkLabelled(t, "research-vision", map[string]string{"cost-center": "r-42", "team": "vision", platform.LabelTenant: "research", platform.LabelProject: "vision"}),
 				),
 			},
-			{ResourceName: "gpuplane_tenant.research", ImportState: true, ImportStateId: "research", ImportStateVerify: true, ImportStateVerifyIgnore: []string{"timeouts"}},
 			{ResourceName: "gpuplane_project.vision", ImportState: true, ImportStateId: "research/vision", ImportStateVerify: true, ImportStateVerifyIgnore: []string{"timeouts"}},
 			{ResourceName: "gpuplane_project.nlp", ImportState: true, ImportStateId: "research:nlp", ImportStateVerify: true, ImportStateVerifyIgnore: []string{"timeouts"}},
-			{
-				// Drift: the ResourceQuota is deleted and a RoleBinding edited out of band.
-				PreConfig: func() {
-					c := testClient(t)
-					if err := c.Typed.CoreV1().ResourceQuotas("research-vision").Delete(context.Background(), gpuQuotaName, metav1.DeleteOptions{}); err != nil {
-						t.Fatal(err)
-					}
-					rb, err := c.Typed.RbacV1().RoleBindings("research-nlp").Get(context.Background(), tenantAdminBinding, metav1.GetOptions{})
-					if err != nil {
-						t.Fatal(err)
-					}
-					rb.Subjects = nil
-					if _, err := c.Typed.RbacV1().RoleBindings("research-nlp").Update(context.Background(), rb, metav1.UpdateOptions{}); err != nil {
-						t.Fatal(err)
-					}
-				},
-				Config: config,
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction("gpuplane_project.vision", plancheck.ResourceActionUpdate),
-						plancheck.ExpectResourceAction("gpuplane_project.nlp", plancheck.ResourceActionUpdate),
-						plancheck.ExpectResourceAction("gpuplane_tenant.research", plancheck.ResourceActionNoop),
-					},
-					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
-				Check: func(*terraform.State) error {
-					if !exists(t, quotaGVR, "research-vision", gpuQuotaName) {
-						return fmt.Errorf("the deleted ResourceQuota was not restored")
-					}
-					return nil
-				},
-			},
+			projectDriftStep(t, config),
 			{
 				// Labels and annotations added by others cause no diff.
 				PreConfig: func() { addForeignLabels(t, "research-vision") },
@@ -163,30 +134,74 @@ func TestAccProject_quotaEnforcedByAPIServer(t *testing.T) {
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 			},
-			{
-				// Lowering the tenant below an existing project fails the plan and names both.
-				Config: platformConfig(strings.Replace(researchTenant, `"NVIDIA-H100" = 8`, `"NVIDIA-H100" = 3`, 1)) +
-					projectConfig("vision", visionProject) + projectConfig("nlp", nlpProject),
-				PlanOnly: true,
-				ExpectError: wrapped(`project "nlp", family NVIDIA-H100: gpu_quota.limits["NVIDIA-H100"] = 4 (from project) exceeds tenant "research"'s limit of 3`,
-					"lower the projects first"),
-			},
-			{
-				// Raising a project and its tenant together works (the tenant is planned first).
-				Config: platformConfig(strings.Replace(researchTenant, `"NVIDIA-H100" = 8`, `"NVIDIA-H100" = 10`, 1)) +
-					projectConfig("vision", strings.Replace(visionProject, `"NVIDIA-H100" = 4`, `"NVIDIA-H100" = 6`, 1)) +
-					projectConfig("nlp", nlpProject),
-				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue("gpuplane_project.vision", tfjsonpath.New("effective_gpu_quota").AtMapKey("NVIDIA-H100"),
-						effective(6, 4, "project", "inherited")),
-				},
-				Check: checkQuotaHard(t, "research-vision", "requests.nvidia.com/gpu-h100", 6),
-			},
+			lowerTenantBelowProjectStep(),
+			raiseTenantAndProjectStep(t),
 		},
 	})
 }
 
-var quotaGVR = corev1.SchemeGroupVersion.WithResource("resourcequotas")
+// projectDriftStep: the ResourceQuota is deleted and a RoleBinding edited
+// out of band; the plan shows the projects' updates and the apply restores them.
+func projectDriftStep(t *testing.T, config string) resource.TestStep {
+	return resource.TestStep{
+		PreConfig: func() {
+			c := testClient(t)
+			if err := c.Typed.CoreV1().ResourceQuotas("research-vision").Delete(context.Background(), platform.GPUQuotaName, metav1.DeleteOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			rb, err := c.Typed.RbacV1().RoleBindings("research-nlp").Get(context.Background(), platform.TenantAdminBinding, metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rb.Subjects = nil
+			if _, err := c.Typed.RbacV1().RoleBindings("research-nlp").Update(context.Background(), rb, metav1.UpdateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		},
+		Config: config,
+		ConfigPlanChecks: resource.ConfigPlanChecks{
+			PreApply: []plancheck.PlanCheck{
+				plancheck.ExpectResourceAction("gpuplane_project.vision", plancheck.ResourceActionUpdate),
+				plancheck.ExpectResourceAction("gpuplane_project.nlp", plancheck.ResourceActionUpdate),
+				plancheck.ExpectResourceAction("gpuplane_tenant.research", plancheck.ResourceActionNoop),
+			},
+			PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+		},
+		Check: func(*terraform.State) error {
+			if !exists(t, quotaGVR, "research-vision", platform.GPUQuotaName) {
+				return fmt.Errorf("the deleted ResourceQuota was not restored")
+			}
+			return nil
+		},
+	}
+}
+
+// lowerTenantBelowProjectStep: lowering the tenant below an existing
+// project fails the plan and names both.
+func lowerTenantBelowProjectStep() resource.TestStep {
+	return resource.TestStep{
+		Config: platformConfig(strings.Replace(researchTenant, `"NVIDIA-H100" = 8`, `"NVIDIA-H100" = 3`, 1)) +
+			projectConfig("vision", visionProject) + projectConfig("nlp", nlpProject),
+		PlanOnly: true,
+		ExpectError: wrapped(`project "nlp", family NVIDIA-H100: gpu_quota.limits["NVIDIA-H100"] = 4 (from project) exceeds tenant "research"'s limit of 3`,
+			"lower the projects first"),
+	}
+}
+
+// raiseTenantAndProjectStep: raising a project and its tenant together
+// works (the tenant is planned first).
+func raiseTenantAndProjectStep(t *testing.T) resource.TestStep {
+	return resource.TestStep{
+		Config: platformConfig(strings.Replace(researchTenant, `"NVIDIA-H100" = 8`, `"NVIDIA-H100" = 10`, 1)) +
+			projectConfig("vision", strings.Replace(visionProject, `"NVIDIA-H100" = 4`, `"NVIDIA-H100" = 6`, 1)) +
+			projectConfig("nlp", nlpProject),
+		ConfigStateChecks: []statecheck.StateCheck{
+			statecheck.ExpectKnownValue("gpuplane_project.vision", tfjsonpath.New("effective_gpu_quota").AtMapKey("NVIDIA-H100"),
+				effective(6, 4, "project", "inherited")),
+		},
+		Check: checkQuotaHard(t, "research-vision", "requests.nvidia.com/gpu-h100", 6),
+	}
+}
 
 // checkGPUPods creates pods and asserts what the API server admits: within
 // the project's limit yes; over the total, over the per-pod cap, or in the
@@ -223,35 +238,6 @@ func checkGPUPods(t *testing.T) resource.TestCheckFunc {
 	}
 }
 
-// createGPUPod creates a pod asking for gpus of res (none when 0).
-func createGPUPod(c kubernetes.Interface, ns, name, res string, gpus int64) error {
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "train", Image: "registry.example/train:1"}}},
-	}
-	if gpus > 0 {
-		pod.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceName(res): *k8sresource.NewQuantity(gpus, k8sresource.DecimalSI)}
-	}
-	_, err := c.CoreV1().Pods(ns).Create(context.Background(), pod, metav1.CreateOptions{})
-	return err
-}
-
-// waitQuotaStatus waits for the resourcequota controller to fill in the
-// quota's status; admission refuses every pod until then.
-func waitQuotaStatus(c kubernetes.Interface, ns string) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		rq, err := c.CoreV1().ResourceQuotas(ns).Get(context.Background(), gpuQuotaName, metav1.GetOptions{})
-		if err == nil && len(rq.Status.Hard) == len(rq.Spec.Hard) && len(rq.Status.Hard) > 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("quota %s/%s has no status after 30s (err %v)", ns, gpuQuotaName, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // checkProjectAdminCannotRaiseQuota impersonates a member of the project's
 // admin group: it may create workloads but not edit its quota or limit range.
 func checkProjectAdminCannotRaiseQuota(t *testing.T) resource.TestCheckFunc {
@@ -270,7 +256,7 @@ func checkProjectAdminCannotRaiseQuota(t *testing.T) resource.TestCheckFunc {
 		if _, err := admin.CoreV1().ConfigMaps("research-vision").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
 			return fmt.Errorf("the project admin should administer the namespace: %v", err)
 		}
-		rq, err := admin.CoreV1().ResourceQuotas("research-vision").Get(ctx, gpuQuotaName, metav1.GetOptions{})
+		rq, err := admin.CoreV1().ResourceQuotas("research-vision").Get(ctx, platform.GPUQuotaName, metav1.GetOptions{})
 		if err != nil {
 			return fmt.Errorf("the project admin should read its quota: %v", err)
 		}
@@ -278,7 +264,7 @@ func checkProjectAdminCannotRaiseQuota(t *testing.T) resource.TestCheckFunc {
 		if _, err := admin.CoreV1().ResourceQuotas("research-vision").Update(ctx, rq, metav1.UpdateOptions{}); !apierrors.IsForbidden(err) {
 			return fmt.Errorf("the project admin raised its ResourceQuota: err = %v", err)
 		}
-		if err := admin.CoreV1().ResourceQuotas("research-vision").Delete(ctx, gpuQuotaName, metav1.DeleteOptions{}); !apierrors.IsForbidden(err) {
+		if err := admin.CoreV1().ResourceQuotas("research-vision").Delete(ctx, platform.GPUQuotaName, metav1.DeleteOptions{}); !apierrors.IsForbidden(err) {
 			return fmt.Errorf("the project admin deleted its ResourceQuota: err = %v", err)
 		}
 		if _, err := admin.CoreV1().ResourceQuotas("research-vision").Create(ctx, &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "mine"}},
@@ -294,92 +280,58 @@ func checkProjectAdminCannotRaiseQuota(t *testing.T) resource.TestCheckFunc {
 	}
 }
 
-func checkQuotaHard(t *testing.T, ns, key string, want int64) resource.TestCheckFunc {
-	return func(*terraform.State) error {
-		rq, err := testClient(t).Typed.CoreV1().ResourceQuotas(ns).Get(context.Background(), gpuQuotaName, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		if got := rq.Spec.Hard[corev1.ResourceName(key)]; got.Value() != want {
-			return fmt.Errorf("%s/%s hard[%s] = %s, want %d", ns, gpuQuotaName, key, got.String(), want)
-		}
-		return nil
-	}
-}
-
-// checkLabelled asserts that a namespace and its gpuplane objects carry labels.
-func checkLabelled(t *testing.T, ns string, want map[string]string) resource.TestCheckFunc {
-	return func(*terraform.State) error {
+// TestAccProject_deleteTimeoutReportsWhatIsLeft: a namespace held by a
+// finalizer is never forced; the timeout error says what is left.
+func TestAccProject_deleteTimeoutReportsWhatIsLeft(t *testing.T) {
+	testAccPreCheck(t)
+	const finalizer = "example.com/hold"
+	base := platformConfig("")
+	withProject := base + projectConfig("vision", `  timeouts = { delete = "8s" }`)
+	held := func(remove bool) {
 		c := testClient(t)
 		ctx := context.Background()
-		n, err := c.Typed.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		rq, err := c.Typed.CoreV1().ResourceQuotas(ns).Get(ctx, gpuQuotaName, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		for what, labels := range map[string]map[string]string{"namespace": n.Labels, "quota": rq.Labels} {
-			for k, v := range want {
-				if labels[k] != v {
-					return fmt.Errorf("%s %s: label %s = %q, want %q", what, ns, k, labels[k], v)
-				}
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "held", Finalizers: []string{finalizer}}}
+		if !remove {
+			if _, err := c.Typed.CoreV1().ConfigMaps("research-vision").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
 			}
+			return
 		}
-		return nil
+		live, err := c.Typed.CoreV1().ConfigMaps("research-vision").Get(ctx, "held", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		live.Finalizers = nil
+		if _, err := c.Typed.CoreV1().ConfigMaps("research-vision").Update(ctx, live, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
 	}
-}
-
-func addForeignLabels(t *testing.T, ns string) {
-	t.Helper()
-	c := testClient(t)
-	ctx := context.Background()
-	n, err := c.Typed.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.Labels["policy.example.com/scanned"] = "true"
-	n.Annotations = map[string]string{"example.com/owner": "someone"}
-	if _, err := c.Typed.CoreV1().Namespaces().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	rq, err := c.Typed.CoreV1().ResourceQuotas(ns).Get(ctx, gpuQuotaName, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rq.Labels["policy.example.com/scanned"] = "true"
-	if _, err := c.Typed.CoreV1().ResourceQuotas(ns).Update(ctx, rq, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// checkNoGpuplaneObjects reads the cluster after destroy: no namespace, quota
-// or binding with our label remains, and no tenant or project object.
-func checkNoGpuplaneObjects(*terraform.State) error {
-	c, err := newTestClient()
-	if err != nil {
-		return err
-	}
-	ctx := context.Background()
-	sel := metav1.ListOptions{LabelSelector: kube.ManagedSelector}
-	nss, err := c.Typed.CoreV1().Namespaces().List(ctx, sel)
-	if err != nil {
-		return err
-	}
-	for _, n := range nss.Items {
-		return fmt.Errorf("namespace %s (%s) remains", n.Name, n.Status.Phase)
-	}
-	rqs, err := c.Typed.CoreV1().ResourceQuotas("").List(ctx, sel)
-	if err != nil {
-		return err
-	}
-	rbs, err := c.Typed.RbacV1().RoleBindings("").List(ctx, sel)
-	if err != nil {
-		return err
-	}
-	if len(rqs.Items)+len(rbs.Items) > 0 {
-		return fmt.Errorf("%d ResourceQuotas and %d RoleBindings remain", len(rqs.Items), len(rbs.Items))
-	}
-	return checkDataplaneDestroyed("main")(nil)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             checkNoGpuplaneObjects,
+		Steps: []resource.TestStep{
+			{Config: withProject},
+			{
+				PreConfig: func() { held(false) },
+				Config:    base,
+				ExpectError: wrapped(`namespace "research-vision" is still terminating`, "does not strip finalizers",
+					"What is left", finalizer),
+			},
+			{
+				// The finalizer is gone; destroying again (the namespace is
+				// already terminating) completes.
+				PreConfig: func() { held(true) },
+				Config:    base,
+				Check: func(*terraform.State) error {
+					// The namespace controller finishes once the finalizer is gone.
+					for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
+						if !exists(t, namespaceGVR, "", "research-vision") {
+							return nil
+						}
+					}
+					return fmt.Errorf("namespace research-vision remains")
+				},
+			},
+		},
+	})
 }

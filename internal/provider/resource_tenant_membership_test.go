@@ -14,6 +14,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	authv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/gpuplane/terraform-provider-gpuplane/internal/platform"
 )
 
 // membershipPlatform: tenants research (projects vision, nlp) and other (project team).
@@ -161,32 +163,7 @@ resource "gpuplane_project" "late" {
 					access{"alice@example.com", nil, "research-vision", "create", "pods", true},
 				),
 			},
-			{
-				// Drift: a binding deleted by hand is detected and restored.
-				PreConfig: func() {
-					c := testClient(t)
-					rbs, err := c.Typed.RbacV1().RoleBindings("research-vision").List(context.Background(), metav1.ListOptions{LabelSelector: labelMembership})
-					if err != nil || len(rbs.Items) == 0 {
-						t.Fatalf("no membership bindings in research-vision: %v", err)
-					}
-					for _, rb := range rbs.Items {
-						if strings.Contains(rb.Name, "alice") {
-							if err := c.Typed.RbacV1().RoleBindings("research-vision").Delete(context.Background(), rb.Name, metav1.DeleteOptions{}); err != nil {
-								t.Fatal(err)
-							}
-						}
-					}
-				},
-				Config: membershipPlatform + memberships(`[gpuplane_project.vision.name]`) + `
-resource "gpuplane_project" "late" {
-  tenant = gpuplane_tenant.research.name
-  name   = "late"
-}`,
-				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
-					plancheck.ExpectResourceAction("gpuplane_tenant_membership.alice", plancheck.ResourceActionUpdate),
-				}},
-				Check: checkAccess(t, access{"alice@example.com", nil, "research-vision", "create", "pods", true}),
-			},
+			membershipDriftStep(t),
 			{
 				// A project never moves to another tenant: it is replaced, and
 				// the new one gets the new tenant's memberships, not the old's.
@@ -251,4 +228,33 @@ func TestAccTenantMembership_invalid(t *testing.T) {
 			},
 		},
 	})
+}
+
+// membershipDriftStep: a binding deleted by hand is detected and restored.
+func membershipDriftStep(t *testing.T) resource.TestStep {
+	return resource.TestStep{
+		PreConfig: func() {
+			c := testClient(t)
+			rbs, err := c.Typed.RbacV1().RoleBindings("research-vision").List(context.Background(), metav1.ListOptions{LabelSelector: platform.LabelMembership})
+			if err != nil || len(rbs.Items) == 0 {
+				t.Fatalf("no membership bindings in research-vision: %v", err)
+			}
+			for _, rb := range rbs.Items {
+				if strings.Contains(rb.Name, "alice") {
+					if err := c.Typed.RbacV1().RoleBindings("research-vision").Delete(context.Background(), rb.Name, metav1.DeleteOptions{}); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+		},
+		Config: membershipPlatform + memberships(`[gpuplane_project.vision.name]`) + `
+resource "gpuplane_project" "late" {
+  tenant = gpuplane_tenant.research.name
+  name   = "late"
+}`,
+		ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+			plancheck.ExpectResourceAction("gpuplane_tenant_membership.alice", plancheck.ResourceActionUpdate),
+		}},
+		Check: checkAccess(t, access{"alice@example.com", nil, "research-vision", "create", "pods", true}),
+	}
 }

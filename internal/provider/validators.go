@@ -7,6 +7,8 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/gpuplane/terraform-provider-gpuplane/internal/platform"
 )
 
 // k8sNameValidator checks a string with one of apimachinery's validators and
@@ -91,4 +93,40 @@ func qualifiedName() validator.String {
 		}
 		return append(validation.IsDNS1123Label(t), validation.IsDNS1123Label(n)...)
 	}}
+}
+
+// userLabels checks the labels users add to a tenant's or project's
+// objects: valid label keys and values, and none of gpuplane's own keys.
+func userLabels() validator.Map { return userLabelsValidator{} }
+
+type userLabelsValidator struct{}
+
+func (userLabelsValidator) Description(context.Context) string {
+	return "keys must be label keys outside " + platform.LabelDomain + "/ and other than " + platform.LabelManagedBy +
+		", and values label values"
+}
+func (v userLabelsValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (userLabelsValidator) ValidateMap(ctx context.Context, req validator.MapRequest, resp *validator.MapResponse) {
+	labelMapValidator{}.ValidateMap(ctx, req, resp)
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	for k := range req.ConfigValue.Elements() {
+		if platform.IsReservedLabelKey(k) {
+			resp.Diagnostics.AddAttributeError(req.Path.AtMapKey(k), "Reserved label key",
+				fmt.Sprintf("%s[%q]: gpuplane sets %s and every key under %s/ (or a subdomain of it) itself, and relies on "+
+					"them to tell its objects apart. Choose a key of your own domain, e.g. %q.",
+					req.Path, k, platform.LabelManagedBy, platform.LabelDomain, "example.com/"+lastSegment(k)))
+		}
+	}
+}
+
+func lastSegment(key string) string {
+	if i := strings.LastIndex(key, "/"); i >= 0 {
+		return key[i+1:]
+	}
+	return key
 }

@@ -1,6 +1,3 @@
-// Package quota is gpuplane's pure model of GPU quota: the effective quota
-// of a tenant or project per GPU family, the rules a plan must satisfy, and
-// how the result is written as Kubernetes quota keys. It does no I/O.
 package quota
 
 import (
@@ -159,9 +156,11 @@ func Hard(s Scope, c Catalog) map[string]int64 {
 	return out
 }
 
-// PodMax is the LimitRange (type Pod, max) of a scope: resource name to the
-// largest workload, for extended-resource families with a finite request
-// cap. DRA families are not expressible in a LimitRange.
+// PodMax is the per-pod cap of a scope: resource name to the largest
+// workload (the GPUs of one pod), for extended-resource families with a
+// finite request cap. The provider writes it to the Project object's
+// spec.maxPerPod, which the gpuplane-gpu-per-pod ValidatingAdmissionPolicy
+// reads; it is not a LimitRange. DRA families are not covered by it yet.
 func PodMax(s Scope, c Catalog) map[string]int64 {
 	out := map[string]int64{}
 	for name, e := range s {

@@ -135,7 +135,7 @@ func TestHardPodMaxLockdown(t *testing.T) {
 		t.Errorf("Hard = %v, want %v (unlimited A100 has no line)", got, want)
 	}
 	if got, want := PodMax(p, catalog), map[string]int64{"nvidia.com/gpu-h100": 2}; !reflect.DeepEqual(got, want) {
-		t.Errorf("PodMax = %v, want %v (DRA not in LimitRange)", got, want)
+		t.Errorf("PodMax = %v, want %v (DRA families have no per-pod cap yet)", got, want)
 	}
 	if got, want := Lockdown(catalog), map[string]int64{
 		"requests.nvidia.com/gpu-h100": 0, "requests.nvidia.com/mig-1g.10gb": 0,
@@ -304,5 +304,61 @@ func TestBelowUsage(t *testing.T) {
 func TestValueOrder(t *testing.T) {
 	if !v(1, "").LessOrEqual(unl) || unl.LessOrEqual(v(100, "")) || !unl.LessOrEqual(unl) || v(3, "").LessOrEqual(v(2, "")) {
 		t.Fatal("unlimited must be the largest value")
+	}
+}
+
+// TestProblemAttributes: each rule names the attribute by its whole path
+// from the resource's root, with the key the value was written under.
+func TestProblemAttributes(t *testing.T) {
+	tenant := TenantEffective(research, families)
+	h100 := func(n int64) Quota { return Quota{Limits: map[string]int64{"NVIDIA-H100": n, "Default": 1}} }
+	proj := func(q Quota) Scope { return ProjectEffective(tenant, q, families) }
+	shared := Catalog{"a": {ResourceName: "nvidia.com/gpu"}, "b": {ResourceName: "nvidia.com/gpu"}}
+	tests := map[string]struct {
+		got  []Problem
+		want [][]string
+	}{
+		"CheckKeys": {CheckKeys(Quota{Limits: map[string]int64{"V100": 1}, Requests: map[string]int64{"Default": -1}}, catalog, "s"),
+			[][]string{{"gpu_quota", "limits", "V100"}, {"gpu_quota", "requests", "Default"}}},
+		"CheckRequestsWithinLimits, own key": {CheckRequestsWithinLimits(TenantEffective(Quota{Limits: map[string]int64{"NVIDIA-H100": 1}, Requests: map[string]int64{"NVIDIA-H100": 2}}, families), "s"),
+			[][]string{{"gpu_quota", "requests", "NVIDIA-H100"}}},
+		"CheckRequestsWithinLimits, Default": {CheckRequestsWithinLimits(proj(Quota{Limits: map[string]int64{"NVIDIA-H100": 1}, Requests: map[string]int64{"Default": 2}}), "s"),
+			[][]string{{"gpu_quota", "requests", "Default"}}},
+		"CheckProjectInTenant": {CheckProjectInTenant("research", tenant, "vision", proj(Quota{Limits: map[string]int64{"Default": 50}, Requests: map[string]int64{"NVIDIA-H100": 9}})),
+			[][]string{{"gpu_quota", "limits", "Default"}, {"gpu_quota", "limits", "Default"}, {"gpu_quota", "limits", "Default"}, {"gpu_quota", "requests", "NVIDIA-H100"}}},
+		"CheckTenantTotal, error": {CheckTenantTotal("research", tenant, map[string]Scope{"a": proj(h100(40)), "b": proj(h100(40))}, false),
+			[][]string{{"gpu_quota", "limits", "NVIDIA-H100"}}},
+		"CheckTenantTotal, overcommit warning": {CheckTenantTotal("research", tenant, map[string]Scope{"a": proj(h100(40)), "b": proj(h100(40))}, true),
+			[][]string{{"gpu_quota"}}},
+		"CheckSharedResources": {CheckSharedResources(TenantEffective(Quota{Limits: map[string]int64{"Default": 1}}, shared.Names()), shared, "s"),
+			[][]string{{"gpu_quota", "limits", "Default"}}},
+		"BelowUsage": {BelowUsage(proj(h100(2)), catalog, map[string]int64{"requests.nvidia.com/gpu-h100": 3}, "s"),
+			[][]string{{"gpu_quota", "limits", "NVIDIA-H100"}}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var got [][]string
+			for _, p := range tc.got {
+				got = append(got, p.Attribute)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("attributes %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestAttrName(t *testing.T) {
+	for _, tc := range []struct {
+		path []string
+		want string
+	}{
+		{[]string{"gpu_quota", "limits", "NVIDIA-H100"}, `gpu_quota.limits["NVIDIA-H100"]`},
+		{[]string{"gpu_quota"}, "gpu_quota"},
+		{[]string{"compute"}, "compute"},
+	} {
+		if got := attrName(tc.path); got != tc.want {
+			t.Errorf("attrName(%q) = %q, want %q", tc.path, got, tc.want)
+		}
 	}
 }

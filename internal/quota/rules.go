@@ -19,8 +19,9 @@ const (
 // values, and the fix.
 type Problem struct {
 	Severity Severity
-	// Attribute is the path below gpu_quota, e.g. ["limits", "NVIDIA-H100"];
-	// empty when the problem is about the quota as a whole.
+	// Attribute is the attribute path from the resource's root, e.g.
+	// ["gpu_quota", "limits", "NVIDIA-H100"], ["compute"], ["computes"], or
+	// ["gpu_quota"] for the quota as a whole; nil for the resource as a whole.
 	Attribute []string
 	Summary   string
 	Detail    string
@@ -39,11 +40,18 @@ func Errors(ps []Problem) []Problem {
 	return out
 }
 
-func attrName(parts []string) string {
-	if len(parts) < 2 {
-		return "gpu_quota"
+// quotaPath is the path of one key of gpu_quota: part is limits or requests.
+func quotaPath(part, key string) []string {
+	return []string{"gpu_quota", part, key}
+}
+
+// attrName writes a path as the user does: gpu_quota.limits["NVIDIA-H100"]
+// for a quota key, else its names joined by dots.
+func attrName(path []string) string {
+	if len(path) == 3 && path[0] == "gpu_quota" {
+		return fmt.Sprintf("%s.%s[%q]", path[0], path[1], path[2])
 	}
-	return fmt.Sprintf("gpu_quota.%s[%q]", parts[0], parts[1])
+	return strings.Join(path, ".")
 }
 
 // CheckKeys is rule 1: every key is a catalog family or Default, every value >= 0.
@@ -54,7 +62,7 @@ func CheckKeys(q Quota, c Catalog, scope string) []Problem {
 		m    map[string]int64
 	}{{"limits", q.Limits}, {"requests", q.Requests}} {
 		for _, k := range sortedKeys(part.m) {
-			at := []string{part.name, k}
+			at := quotaPath(part.name, k)
 			if _, ok := c[k]; !ok && k != DefaultKey {
 				hint := ""
 				if strings.Contains(k, "/") || strings.HasPrefix(k, "requests.") || strings.HasPrefix(k, "limits.") {
@@ -82,7 +90,7 @@ func CheckRequestsWithinLimits(s Scope, scope string) []Problem {
 		if e.Request.LessOrEqual(e.Limit) {
 			continue
 		}
-		out = append(out, Problem{Attribute: []string{"requests", keyOf(f, e.Request.Source)}, Summary: "GPU request above limit",
+		out = append(out, Problem{Attribute: quotaPath("requests", keyOf(f, e.Request.Source)), Summary: "GPU request above limit",
 			Detail: fmt.Sprintf("%s, family %s: the largest workload (%s) exceeds the total (%s). "+
 				"A single workload cannot be larger than the total: lower the request or raise the limit.",
 				scope, f, describe("requests", f, e.Request), describe("limits", f, e.Limit))})
@@ -97,13 +105,13 @@ func CheckProjectInTenant(tenant string, t Scope, project string, p Scope) []Pro
 	for _, f := range sortedKeys(p) {
 		pe, te := p[f], t[f]
 		if !pe.Limit.LessOrEqual(te.Limit) {
-			out = append(out, Problem{Attribute: []string{"limits", keyOf(f, pe.Limit.Source)}, Summary: "Project GPU limit above its tenant's",
+			out = append(out, Problem{Attribute: quotaPath("limits", keyOf(f, pe.Limit.Source)), Summary: "Project GPU limit above its tenant's",
 				Detail: fmt.Sprintf("project %q, family %s: %s exceeds tenant %q's limit of %s (%s). "+
 					"Lower the project's limit to at most %s, or raise the tenant's.",
 					project, f, describe("limits", f, pe.Limit), tenant, te.Limit, te.Limit.Source, te.Limit)})
 		}
 		if !pe.Request.LessOrEqual(te.Request) {
-			out = append(out, Problem{Attribute: []string{"requests", keyOf(f, pe.Request.Source)}, Summary: "Project GPU request above its tenant's",
+			out = append(out, Problem{Attribute: quotaPath("requests", keyOf(f, pe.Request.Source)), Summary: "Project GPU request above its tenant's",
 				Detail: fmt.Sprintf("project %q, family %s: %s exceeds tenant %q's request cap of %s (%s). "+
 					"Lower the project's request to at most %s, or raise the tenant's.",
 					project, f, describe("requests", f, pe.Request), tenant, te.Request, te.Request.Source, te.Request)})
@@ -141,7 +149,7 @@ func CheckTenantTotal(tenant string, t Scope, projects map[string]Scope, overcom
 			continue
 		}
 		if overcommit {
-			out = append(out, Problem{Severity: Warning, Summary: "Tenant GPU quota overcommitted",
+			out = append(out, Problem{Severity: Warning, Attribute: []string{"gpu_quota"}, Summary: "Tenant GPU quota overcommitted",
 				Detail: fmt.Sprintf("tenant %q, family %s: the projects' limits add up to %d (%s), above the tenant's %d. "+
 					"With overcommit = true each project stays within the tenant's limit but they share it: the tenant total "+
 					"is reported (gpuplane_gpu_usage, oversubscribed) and not refused at admission.",
@@ -153,7 +161,7 @@ func CheckTenantTotal(tenant string, t Scope, projects map[string]Scope, overcom
 			fix = fmt.Sprintf("Project(s) %s set no limit for %s and so count with the tenant's whole limit: give them an explicit "+
 				"limit (gpu_quota.limits[%q] or \"Default\"). Otherwise %s", strings.Join(inheriting, ", "), f, f, strings.ToLower(fix[:1])+fix[1:])
 		}
-		out = append(out, Problem{Attribute: []string{"limits", f}, Summary: "Projects exceed their tenant's GPU limit",
+		out = append(out, Problem{Attribute: quotaPath("limits", f), Summary: "Projects exceed their tenant's GPU limit",
 			Detail: fmt.Sprintf("tenant %q, family %s: the projects' limits add up to %d (%s), above the tenant's limit of %d "+
 				"(overcommit = false). %s", tenant, f, sum, strings.Join(parts, ", "), tl.N, fix)})
 	}
@@ -179,7 +187,7 @@ func CheckSharedResources(s Scope, c Catalog, scope string) []Problem {
 			if !ok || (e.Limit.Unlimited && e.Request.Unlimited) {
 				continue
 			}
-			out = append(out, Problem{Attribute: []string{"limits", keyOf(f, e.Limit.Source)}, Summary: "GPU families share a resource name",
+			out = append(out, Problem{Attribute: quotaPath("limits", keyOf(f, e.Limit.Source)), Summary: "GPU families share a resource name",
 				Detail: fmt.Sprintf("%s: families %s all use the resource %s, so a ResourceQuota cannot count them apart and a quota "+
 					"on them (here %s: limits = %s, requests = %s) would be shared, not per family. Give each family its own "+
 					"resource name in the dataplane catalog (MIG profiles such as nvidia.com/mig-1g.10gb, or renamed resources "+
@@ -206,7 +214,7 @@ func BelowUsage(s Scope, c Catalog, used map[string]int64, scope string) []Probl
 		if e.Limit.Unlimited || u <= e.Limit.N {
 			continue
 		}
-		out = append(out, Problem{Severity: Warning, Attribute: []string{"limits", keyOf(f, e.Limit.Source)}, Summary: "GPU limit below current usage",
+		out = append(out, Problem{Severity: Warning, Attribute: quotaPath("limits", keyOf(f, e.Limit.Source)), Summary: "GPU limit below current usage",
 			Detail: fmt.Sprintf("%s, family %s: %d GPUs are in use and the new limit is %d. Running workloads keep running; new GPU "+
 				"pods are refused until usage drops below %d.", scope, f, u, e.Limit.N, e.Limit.N)})
 	}
@@ -222,7 +230,7 @@ func describe(part, family string, v Value) string {
 	case SourceInherited:
 		return fmt.Sprintf("%s = %s (inherited from the tenant)", part, v)
 	}
-	return fmt.Sprintf("%s = %s (from %s)", attrName([]string{part, keyOf(family, v.Source)}), v, v.Source)
+	return fmt.Sprintf("%s = %s (from %s)", attrName(quotaPath(part, keyOf(family, v.Source))), v, v.Source)
 }
 
 func (v Value) String() string {

@@ -24,7 +24,7 @@ type Cluster struct {
 	// Kubeconfig is the path of an admin kubeconfig.
 	Kubeconfig string
 	// Local reports whether the cluster is the local control plane this
-	// package started (whose audit log AuditLog names).
+	// package started.
 	Local bool
 
 	dir  string
@@ -125,14 +125,6 @@ func startLocal(ctx context.Context) (*Cluster, error) {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-}
-
-// AuditLog is the path of the local API server's audit log ("" for an external cluster).
-func (c *Cluster) AuditLog() string {
-	if !c.Local {
-		return ""
-	}
-	return filepath.Join(c.dir, "cp", "audit.log")
 }
 
 // Stop stops a local control plane and removes its files; it leaves an

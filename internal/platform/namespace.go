@@ -1,4 +1,4 @@
-package provider
+package platform
 
 import (
 	"context"
@@ -14,8 +14,8 @@ import (
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/kube"
 )
 
-// getNamespace reads a namespace; a missing one is (nil, nil).
-func getNamespace(ctx context.Context, c *kube.Client, name string) (*corev1.Namespace, error) {
+// GetNamespace reads a namespace; a missing one is (nil, nil).
+func GetNamespace(ctx context.Context, c *kube.Client, name string) (*corev1.Namespace, error) {
 	var ns *corev1.Namespace
 	err := kube.Retry(ctx, func(ctx context.Context) error {
 		var err error
@@ -28,15 +28,15 @@ func getNamespace(ctx context.Context, c *kube.Client, name string) (*corev1.Nam
 	return ns, err
 }
 
-// checkNamespaceAdoptable refuses to take over a namespace gpuplane did not create.
-func checkNamespaceAdoptable(ctx context.Context, c *kube.Client, name, owner string) error {
-	ns, err := getNamespace(ctx, c, name)
+// CheckNamespaceAdoptable refuses to take over a namespace gpuplane did not create.
+func CheckNamespaceAdoptable(ctx context.Context, c *kube.Client, name, owner string) error {
+	ns, err := GetNamespace(ctx, c, name)
 	if err != nil || ns == nil {
 		return err
 	}
-	if !kube.IsManaged(ns.Labels) {
+	if !IsManaged(ns.Labels) {
 		return fmt.Errorf("namespace %q already exists and was not created by gpuplane (it lacks the label %s=%s), so %s "+
-			"cannot use it. Choose another name (or namespace), or delete that namespace first", name, kube.LabelManagedBy, kube.ManagedBy, owner)
+			"cannot use it. Choose another name (or namespace), or delete that namespace first", name, LabelManagedBy, ManagedBy, owner)
 	}
 	if ns.Status.Phase == corev1.NamespaceTerminating {
 		return fmt.Errorf("namespace %q is still being deleted; wait until it is gone and apply again", name)
@@ -44,17 +44,18 @@ func checkNamespaceAdoptable(ctx context.Context, c *kube.Client, name, owner st
 	return nil
 }
 
-func applyNamespace(ctx context.Context, c *kube.Client, name string, labels map[string]string) error {
+// ApplyNamespace writes a namespace with gpuplane's labels.
+func ApplyNamespace(ctx context.Context, c *kube.Client, name string, labels map[string]string) error {
 	return kube.ApplyTyped(ctx, "Namespace", name, func(ctx context.Context) error {
 		_, err := c.Typed.CoreV1().Namespaces().Apply(ctx, corev1ac.Namespace(name).WithLabels(labels), c.ApplyOptions())
 		return err
 	})
 }
 
-// deleteNamespace deletes a namespace and waits until the namespace
+// DeleteNamespace deletes a namespace and waits until the namespace
 // controller has removed everything in it. It never strips finalizers; on
 // timeout it reports what is left, from the namespace's conditions.
-func deleteNamespace(ctx context.Context, c *kube.Client, name string) error {
+func DeleteNamespace(ctx context.Context, c *kube.Client, name string) error {
 	err := kube.Retry(ctx, func(ctx context.Context) error {
 		err := c.Typed.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{})
 		if apierrors.IsConflict(err) {
@@ -70,7 +71,7 @@ func deleteNamespace(ctx context.Context, c *kube.Client, name string) error {
 	}
 	var last *corev1.Namespace
 	err = waitFor(ctx, "namespace "+name+" to be deleted", func() (bool, error) {
-		ns, err := getNamespace(ctx, c, name)
+		ns, err := GetNamespace(ctx, c, name)
 		last = ns
 		return err == nil && ns == nil, err
 	})

@@ -1,4 +1,4 @@
-package provider
+package platform
 
 import (
 	"context"
@@ -19,15 +19,15 @@ import (
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/kube"
 )
 
-// viewRoleName is the ClusterRole that lets the built-in view, edit and
+// ViewRoleName is the ClusterRole that lets the built-in view, edit and
 // admin roles read a project's own Project object, and nothing more: tenants
 // and project admins must not write the object that holds their quota.
-const viewRoleName = "gpuplane-view"
+const ViewRoleName = "gpuplane-view"
 
-// installPlatform server-side applies the CRDs, the ClusterRole and the pod
+// Install server-side applies the CRDs, the ClusterRole and the pod
 // admission policies of this provider version, waiting until the CRDs are
 // served.
-func installPlatform(ctx context.Context, c *kube.Client) error {
+func Install(ctx context.Context, c *kube.Client) error {
 	all, err := crds.All()
 	if err != nil {
 		return err
@@ -45,8 +45,8 @@ func installPlatform(ctx context.Context, c *kube.Client) error {
 			return err
 		}
 	}
-	role := rbacv1ac.ClusterRole(viewRoleName).
-		WithLabels(managedLabels(map[string]string{
+	role := rbacv1ac.ClusterRole(ViewRoleName).
+		WithLabels(ManagedLabels(map[string]string{
 			"rbac.authorization.k8s.io/aggregate-to-view":  "true",
 			"rbac.authorization.k8s.io/aggregate-to-edit":  "true",
 			"rbac.authorization.k8s.io/aggregate-to-admin": "true",
@@ -55,7 +55,7 @@ func installPlatform(ctx context.Context, c *kube.Client) error {
 			WithAPIGroups(crds.Group).
 			WithResources("projects").
 			WithVerbs("get", "list", "watch"))
-	err = kube.ApplyTyped(ctx, "ClusterRole", viewRoleName, func(ctx context.Context) error {
+	err = kube.ApplyTyped(ctx, "ClusterRole", ViewRoleName, func(ctx context.Context) error {
 		_, err := c.Typed.RbacV1().ClusterRoles().Apply(ctx, role, c.ApplyOptions())
 		return err
 	})
@@ -114,10 +114,6 @@ var placementPolicy = podPolicy{
   params.spec.placement.map(c, c + ' {' + params.spec.placement[c].map(k, k + '=' + params.spec.placement[c][k]).join(', ') + '}').join(' or ')`}},
 }
 
-// labelAttached marks a compute with each tenant that attaches it
-// (attached.tenancy.gpuplane.dev/<tenant>); each tenant owns its own label.
-const labelAttached = "attached.tenancy.gpuplane.dev/"
-
 // The exclusive-computes policy is evaluated once per Compute object: a pod
 // whose namespace belongs to a tenant that does not attach the compute may
 // neither select its labels nor tolerate its taints, when any tenant
@@ -128,21 +124,21 @@ var exclusivePolicy = podPolicy{
 	name:      "gpuplane-exclusive-computes",
 	paramKind: "Compute",
 	validations: []policyValidation{{
-		expression: `!params.metadata.?labels.orValue({}).exists(k, k.startsWith('` + labelAttached + `')) ||
-  ('` + labelAttached + `' + namespaceObject.metadata.?labels.orValue({})[?'` + kube.LabelTenant + `'].orValue('')) in params.metadata.labels ||
+		expression: `!params.metadata.?labels.orValue({}).exists(k, k.startsWith('` + LabelAttachedPrefix + `')) ||
+  ('` + LabelAttachedPrefix + `' + namespaceObject.metadata.?labels.orValue({})[?'` + LabelTenant + `'].orValue('')) in params.metadata.labels ||
   !(params.spec.nodeSelector.all(k, k in object.spec.?nodeSelector.orValue({}) && object.spec.nodeSelector[k] == params.spec.nodeSelector[k]) ||
     params.spec.?tolerations.orValue([]).exists(ct, ct.?key.orValue('') != '' && object.spec.?tolerations.orValue([]).exists(t,
       (t.?key.orValue('') == '' && t.?operator.orValue('') == 'Exists') || t.?key.orValue('') == ct.key)))`,
-		message: `'pods of tenant ' + namespaceObject.metadata.?labels.orValue({})[?'` + kube.LabelTenant + `'].orValue('') +
+		message: `'pods of tenant ' + namespaceObject.metadata.?labels.orValue({})[?'` + LabelTenant + `'].orValue('') +
   ' may neither select nor tolerate compute ' + params.metadata.name + ', which other tenants attach'`}},
 }
 
 var podPolicies = []podPolicy{perPodPolicy, placementPolicy, exclusivePolicy}
 
-// waitPodPolicies waits until the API server evaluates gpuplane's pod policies
+// WaitPodPolicies waits until the API server evaluates gpuplane's pod policies
 // for pods in namespace (it refuses them while it has not synced the
 // Project kind yet), probing with a server-side dry-run of a GPU-less pod.
-func waitPodPolicies(ctx context.Context, c *kube.Client, namespace string) error {
+func WaitPodPolicies(ctx context.Context, c *kube.Client, namespace string) error {
 	probe := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "gpuplane-admission-probe", Namespace: namespace},
 		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "probe", Image: "gpuplane.invalid/probe"}}},
@@ -165,7 +161,7 @@ func validations(p podPolicy) []*admv1ac.ValidationApplyConfiguration {
 
 func installPodPolicies(ctx context.Context, c *kube.Client) error {
 	for _, p := range podPolicies {
-		policy := admv1ac.ValidatingAdmissionPolicy(p.name).WithLabels(managedLabels(nil)).
+		policy := admv1ac.ValidatingAdmissionPolicy(p.name).WithLabels(ManagedLabels(nil)).
 			WithSpec(admv1ac.ValidatingAdmissionPolicySpec().
 				WithFailurePolicy(admv1.Fail).
 				WithParamKind(admv1ac.ParamKind().WithAPIVersion(crds.Group + "/" + crds.Version).WithKind(p.paramKind)).
@@ -179,7 +175,7 @@ func installPodPolicies(ctx context.Context, c *kube.Client) error {
 		if err != nil {
 			return err
 		}
-		binding := admv1ac.ValidatingAdmissionPolicyBinding(p.name).WithLabels(managedLabels(nil)).
+		binding := admv1ac.ValidatingAdmissionPolicyBinding(p.name).WithLabels(ManagedLabels(nil)).
 			WithSpec(admv1ac.ValidatingAdmissionPolicyBindingSpec().
 				WithPolicyName(p.name).
 				// Only project namespaces: until the API server has synced the
@@ -187,11 +183,11 @@ func installPodPolicies(ctx context.Context, c *kube.Client) error {
 				// namespaces must never see that. The label is gpuplane's own;
 				// project admins cannot edit namespaces.
 				WithMatchResources(admv1ac.MatchResources().WithNamespaceSelector(metav1ac.LabelSelector().
-					WithMatchExpressions(metav1ac.LabelSelectorRequirement().WithKey(kube.LabelProject).WithOperator(metav1.LabelSelectorOpExists)))).
+					WithMatchExpressions(metav1ac.LabelSelectorRequirement().WithKey(LabelProject).WithOperator(metav1.LabelSelectorOpExists)))).
 				// Project params come from the pod's namespace; Compute params
 				// (cluster-scoped) are all of gpuplane's computes.
 				WithParamRef(admv1ac.ParamRef().
-					WithSelector(metav1ac.LabelSelector().WithMatchLabels(map[string]string{kube.LabelManagedBy: kube.ManagedBy})).
+					WithSelector(metav1ac.LabelSelector().WithMatchLabels(map[string]string{LabelManagedBy: ManagedBy})).
 					WithParameterNotFoundAction(admv1.AllowAction)).
 				WithValidationActions(admv1.Deny))
 		err = kube.ApplyTyped(ctx, "ValidatingAdmissionPolicyBinding", p.name, func(ctx context.Context) error {
@@ -205,12 +201,12 @@ func installPodPolicies(ctx context.Context, c *kube.Client) error {
 	return nil
 }
 
-// uninstallPlatform removes what installPlatform wrote and waits for the
+// Uninstall removes what Install wrote and waits for the
 // CRDs to be gone (the API server deletes their objects first).
-func uninstallPlatform(ctx context.Context, c *kube.Client) error {
+func Uninstall(ctx context.Context, c *kube.Client) error {
 	err := kube.Retry(ctx, func(ctx context.Context) error {
 		return c.Typed.RbacV1().ClusterRoles().DeleteCollection(ctx, metav1.DeleteOptions{},
-			metav1.ListOptions{LabelSelector: kube.ManagedSelector})
+			metav1.ListOptions{LabelSelector: ManagedSelector})
 	})
 	if err != nil {
 		return err

@@ -1,0 +1,181 @@
+package platform
+
+import (
+	"context"
+	"fmt"
+	"maps"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/gpuplane/terraform-provider-gpuplane/internal/crds"
+	"github.com/gpuplane/terraform-provider-gpuplane/internal/kube"
+	"github.com/gpuplane/terraform-provider-gpuplane/internal/quota"
+)
+
+// Project is a project as gpuplane writes it: its namespace, the Project
+// object there (the record of intent, and the parameters of the pod
+// admission policies), RoleBindings and the GPU ResourceQuota.
+type Project struct {
+	Tenant, Name, Namespace, Compute string
+	Roles                            crds.RoleMapping
+	Quota                            quota.Quota
+	Labels                           map[string]string
+	// MaxPerPod and Placement are derived from the tenant when the project
+	// is written; the admission policies read them from the Project object.
+	MaxPerPod map[string]int64
+	Placement map[string]map[string]string
+}
+
+// ProjectOf is the project a Project object in namespace records.
+func ProjectOf(namespace string, spec crds.ProjectSpec) Project {
+	return Project{
+		Tenant: spec.Tenant, Name: spec.Project, Namespace: namespace, Compute: spec.Compute, Roles: spec.RoleMapping,
+		Quota: QuotaOf(spec.GPUQuota), Labels: spec.Labels, MaxPerPod: spec.MaxPerPod, Placement: spec.Placement,
+	}
+}
+
+// Rules is what the quota rules need of the project.
+func (p Project) Rules() quota.Project {
+	return quota.Project{Name: p.Name, Quota: p.Quota, Compute: p.Compute}
+}
+
+func (p Project) spec() crds.ProjectSpec {
+	return crds.ProjectSpec{Tenant: p.Tenant, Project: p.Name, Compute: p.Compute, RoleMapping: p.Roles,
+		GPUQuota: GPUQuotaOf(p.Quota), Labels: p.Labels, MaxPerPod: p.MaxPerPod, Placement: p.Placement}
+}
+
+// ProjectBindings are the RoleBindings of a project namespace.
+func ProjectBindings(t Tenant, roles crds.RoleMapping) []GroupBinding {
+	return []GroupBinding{
+		{"gpuplane-viewers", "view", roles.Viewer},
+		{"gpuplane-editors", "edit", roles.Editor},
+		{"gpuplane-admins", "admin", roles.Admin},
+		t.adminBinding(),
+	}
+}
+
+// ListProjects lists a tenant's projects (from the cached LIST of all of them).
+func ListProjects(ctx context.Context, c *kube.Client, tenant string) ([]Project, error) {
+	items, err := c.CachedList(ctx, crds.Projects, ManagedSelector)
+	if err != nil {
+		return nil, fmt.Errorf("listing projects of tenant %q: %w", tenant, err)
+	}
+	out := make([]Project, 0, len(items))
+	for i := range items {
+		if items[i].GetLabels()[LabelTenant] != tenant {
+			continue
+		}
+		spec, err := specOf[crds.ProjectSpec](&items[i])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ProjectOf(items[i].GetNamespace(), *spec))
+	}
+	return out, nil
+}
+
+// FindProject finds a project (from the cached LIST): in namespace when it
+// is known, else by its labels (import, data source). nil when there is none.
+func FindProject(ctx context.Context, c *kube.Client, tenant, name, namespace string) (*Project, error) {
+	items, err := c.CachedList(ctx, crds.Projects, ManagedSelector)
+	if err != nil {
+		return nil, err
+	}
+	for i := range items {
+		l := items[i].GetLabels()
+		if l[LabelTenant] != tenant || l[LabelProject] != name || (namespace != "" && items[i].GetNamespace() != namespace) {
+			continue
+		}
+		spec, err := specOf[crds.ProjectSpec](&items[i])
+		if err != nil {
+			return nil, err
+		}
+		p := ProjectOf(items[i].GetNamespace(), *spec)
+		return &p, nil
+	}
+	return nil, nil
+}
+
+// WriteProject writes a project within tenant t: the namespace, the Project
+// object with the per-pod cap of eff and the placement, the RoleBindings,
+// the ResourceQuota and the bindings of the tenant's memberships. It returns
+// once the pod admission policies are enforced in the namespace. wrote is
+// false when nothing was written (the namespace could not be).
+func WriteProject(ctx context.Context, c *kube.Client, p Project, t Tenant, cat quota.Catalog, eff quota.Scope) (wrote bool, err error) {
+	labels := ProjectLabels(p.Tenant, p.Name, t.Labels, p.Labels)
+	if err := ApplyNamespace(ctx, c, p.Namespace, labels); err != nil {
+		return false, err
+	}
+	p.MaxPerPod = quota.PodMax(eff, cat)
+	spec := p.spec()
+	obj, err := crds.New("Project", p.Namespace, p.Name, labels, &spec)
+	if err == nil {
+		_, err = c.Apply(ctx, crds.Projects, obj)
+	}
+	if err != nil {
+		return true, err
+	}
+	for _, b := range ProjectBindings(t, p.Roles) {
+		if err := ApplyGroupBinding(ctx, c, p.Namespace, b, labels); err != nil {
+			return true, err
+		}
+	}
+	if err := ApplyResourceQuota(ctx, c, p.Namespace, quota.Hard(eff, cat), labels); err != nil {
+		return true, err
+	}
+	// The Project object is written; memberships written since list it and
+	// bind, and those written before are bound here.
+	if err := BindMembershipsInProject(ctx, c, p.Tenant, p.Name, p.Namespace); err != nil {
+		return true, err
+	}
+	// Report success only once the pod policies are enforced in the namespace.
+	return true, WaitPodPolicies(ctx, c, p.Namespace)
+}
+
+// ProjectObjectsInSync compares a live project's namespace, bindings,
+// per-pod cap, placement and quota with what its spec and its tenant (t,
+// with catalog cat, effective quota eff and compute placement) call for.
+func ProjectObjectsInSync(ctx context.Context, c *kube.Client, p Project, t Tenant, cat quota.Catalog, eff quota.Scope,
+	placement map[string]map[string]string) (bool, error) {
+	live, err := kube.CachedGetAs[corev1.Namespace](ctx, c, kube.Namespaces, ManagedSelector, "", p.Namespace)
+	if err != nil || live == nil {
+		return false, err
+	}
+	for _, b := range ProjectBindings(t, p.Roles) {
+		if ok, err := GroupBindingInSync(ctx, c, p.Namespace, b); err != nil || !ok {
+			return false, err
+		}
+	}
+	// The per-pod cap lives in the Project object itself (the admission
+	// policy's parameters); it changes with the tenant's quota.
+	if !maps.Equal(p.MaxPerPod, quota.PodMax(eff, cat)) || !maps.EqualFunc(p.Placement, placement, maps.Equal) {
+		return false, nil
+	}
+	rq, err := GetResourceQuota(ctx, c, p.Namespace)
+	return err == nil && rq != nil && ResourceListEqual(rq.Spec.Hard, quota.Hard(eff, cat)), err
+}
+
+// Placement returns the node selectors of the given computes, by name,
+// from the cached LIST of gpuplane's computes; missing names a compute that
+// does not exist.
+func Placement(ctx context.Context, c *kube.Client, computes []string) (placement map[string]map[string]string, missing string, err error) {
+	placement = map[string]map[string]string{}
+	for _, name := range computes {
+		spec, err := CachedCompute(ctx, c, name)
+		if err != nil {
+			return nil, "", err
+		}
+		if spec == nil {
+			return nil, name, nil
+		}
+		placement[name] = spec.NodeSelector
+	}
+	return placement, "", nil
+}
+
+// DeleteProject deletes the project namespace, which holds the Project
+// object and every child: the namespace controller deletes them, and the
+// namespace goes last.
+func DeleteProject(ctx context.Context, c *kube.Client, namespace string) error {
+	return DeleteNamespace(ctx, c, namespace)
+}

@@ -1,0 +1,306 @@
+package platform
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/gpuplane/terraform-provider-gpuplane/internal/crds"
+	"github.com/gpuplane/terraform-provider-gpuplane/internal/kube"
+	"github.com/gpuplane/terraform-provider-gpuplane/internal/quota"
+)
+
+// UsageScope is a project (Tenant and Project), a tenant, or the dataplane (neither).
+type UsageScope struct{ Tenant, Project string }
+
+// ID names the scope: <tenant>/<project>, <tenant>, or dataplane.
+func (s UsageScope) ID() string {
+	switch {
+	case s.Project != "":
+		return s.Tenant + "/" + s.Project
+	case s.Tenant != "":
+		return s.Tenant
+	}
+	return "dataplane"
+}
+
+// FamilyUsage is the usage of one family in one scope.
+type FamilyUsage struct {
+	Used, Capacity int64
+	Limit          quota.Value
+}
+
+// UsageReport is the usage of a scope per family, with a breakdown per
+// project (tenant scope) or per tenant (dataplane scope).
+type UsageReport struct {
+	Families     map[string]FamilyUsage
+	Projects     map[string]map[string]FamilyUsage
+	Tenants      map[string]map[string]FamilyUsage
+	Unattributed map[string]int64
+}
+
+// ReadGPUUsage reads a scope's usage with label-selected, paginated LISTs:
+// the dataplane, the nodes, the scope's tenants and projects, and the
+// non-terminal pods (of one namespace, or of the cluster).
+func ReadGPUUsage(ctx context.Context, c *kube.Client, s UsageScope) (*UsageReport, error) {
+	dps, err := c.List(ctx, crds.Dataplanes, "", "")
+	if err != nil || len(dps) == 0 {
+		return nil, fmt.Errorf("no gpuplane dataplane on this cluster (create a gpuplane_dataplane first): %v", err)
+	}
+	dspec, err := specOf[crds.DataplaneSpec](&dps[0])
+	if err != nil {
+		return nil, err
+	}
+	cat := CatalogOf(*dspec)
+	families := cat.Names()
+	nodes, err := ListNodes(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	capacity := map[string]int64{}
+	nodeLabels := map[string]map[string]string{}
+	for _, n := range nodes {
+		nodeLabels[n.Name] = n.Labels
+	}
+	for _, f := range families {
+		if cat[f].ResourceName != "" {
+			capacity[f] = GPUCapacity(nodes, cat[f].ResourceName, cat[f].NodeSelector)
+		}
+	}
+	tenants, projects, err := usageScopes(ctx, c, s, families)
+	if err != nil {
+		return nil, err
+	}
+
+	// Pods: one namespace's for a project, else the cluster's (one paginated LIST).
+	podNamespace := ""
+	if s.Project != "" {
+		podNamespace = projects[0].namespace
+	}
+	pods, err := listActivePodGPUs(ctx, c, podNamespace)
+	if err != nil {
+		return nil, err
+	}
+	usage := quota.AttributeUsage(pods, cat, nodeLabels)
+	report := buildUsageReport(s, usage, tenants, projects, capacity, families)
+	if s.Project != "" {
+		crossCheckQuota(ctx, c, projects[0].namespace, cat, usage.Sum(projects[0].namespace))
+	}
+	if s.Project == "" && s.Tenant == "" {
+		report.Unattributed = usage.Unattributed
+	} else {
+		// Unattributed use of the scope's own namespaces only.
+		scopeNamespaces := map[string]bool{}
+		for _, p := range projects {
+			scopeNamespaces[p.namespace] = true
+		}
+		for t := range tenants {
+			scopeNamespaces[t] = true
+		}
+		scoped := make([]quota.PodGPUs, 0, len(pods))
+		for _, p := range pods {
+			if scopeNamespaces[p.Namespace] {
+				scoped = append(scoped, p)
+			}
+		}
+		report.Unattributed = quota.AttributeUsage(scoped, cat, nodeLabels).Unattributed
+	}
+	return report, nil
+}
+
+// usageProject is a project of a usage scope.
+type usageProject struct {
+	tenant, name, namespace string
+	eff                     quota.Scope
+}
+
+// usageScopes reads the tenants (name → effective quota) and projects of a scope.
+func usageScopes(ctx context.Context, c *kube.Client, s UsageScope, families []string) (map[string]quota.Scope, []usageProject, error) {
+	tenants := map[string]quota.Scope{}
+	if s.Tenant != "" {
+		t, err := CachedTenant(ctx, c, s.Tenant)
+		if err != nil {
+			return nil, nil, err
+		}
+		if t == nil {
+			return nil, nil, fmt.Errorf("tenant %q does not exist", s.Tenant)
+		}
+		tenants[s.Tenant] = quota.TenantEffective(t.Quota, families)
+	} else {
+		all, err := ListTenants(ctx, c)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, t := range all {
+			tenants[t.Name] = quota.TenantEffective(t.Quota, families)
+		}
+	}
+	selector := ""
+	if s.Tenant != "" {
+		selector = LabelTenant + "=" + s.Tenant
+	}
+	items, err := c.List(ctx, crds.Projects, "", selector)
+	if err != nil {
+		return nil, nil, err
+	}
+	var projects []usageProject
+	for i := range items {
+		spec, err := specOf[crds.ProjectSpec](&items[i])
+		if err != nil {
+			return nil, nil, err
+		}
+		if s.Project != "" && spec.Project != s.Project {
+			continue
+		}
+		teff, ok := tenants[spec.Tenant]
+		if !ok {
+			continue
+		}
+		projects = append(projects, usageProject{spec.Tenant, spec.Project, items[i].GetNamespace(),
+			quota.ProjectEffective(teff, QuotaOf(spec.GPUQuota), families)})
+	}
+	if s.Project != "" && len(projects) == 0 {
+		return nil, nil, fmt.Errorf("project %q does not exist in tenant %q", s.Project, s.Tenant)
+	}
+	return tenants, projects, nil
+}
+
+// buildUsageReport sums the usage of the scope, and of its projects (tenant
+// scope) or tenants (dataplane scope, against the capacity).
+func buildUsageReport(s UsageScope, usage quota.Usage, tenants map[string]quota.Scope, projects []usageProject,
+	capacity map[string]int64, families []string) *UsageReport {
+	report := &UsageReport{Unattributed: map[string]int64{}}
+	perTenantNamespaces := map[string][]string{}
+	for _, p := range projects {
+		perTenantNamespaces[p.tenant] = append(perTenantNamespaces[p.tenant], p.namespace)
+	}
+	for t := range tenants {
+		// GPU pods in a tenant namespace are refused by its zero quota, but count them if any.
+		perTenantNamespaces[t] = append(perTenantNamespaces[t], t)
+	}
+	switch {
+	case s.Project != "":
+		p := projects[0]
+		report.Families = familyUsages(usage.Sum(p.namespace), p.eff, capacity, families)
+	case s.Tenant != "":
+		report.Families = familyUsages(usage.Sum(perTenantNamespaces[s.Tenant]...), tenants[s.Tenant], capacity, families)
+		report.Projects = map[string]map[string]FamilyUsage{}
+		for _, p := range projects {
+			report.Projects[p.name] = familyUsages(usage.Sum(p.namespace), p.eff, capacity, families)
+		}
+	default:
+		capScope := quota.Scope{}
+		for _, f := range families {
+			v := quota.Value{Unlimited: true, Source: quota.SourceUnlimited}
+			if n, ok := capacity[f]; ok {
+				v = quota.Value{N: n}
+			}
+			capScope[f] = quota.Effective{Limit: v, Request: v}
+		}
+		report.Families = familyUsages(usage.Sum(slices.Collect(maps.Keys(usage.ByNamespace))...), capScope, capacity, families)
+		report.Tenants = map[string]map[string]FamilyUsage{}
+		for t, eff := range tenants {
+			report.Tenants[t] = familyUsages(usage.Sum(perTenantNamespaces[t]...), eff, capacity, families)
+		}
+	}
+	return report
+}
+
+// listActivePodGPUs lists the non-terminal pods (phase not Succeeded or
+// Failed, filtered by the API server) and what each asks for.
+func listActivePodGPUs(ctx context.Context, c *kube.Client, namespace string) ([]quota.PodGPUs, error) {
+	var out []quota.PodGPUs
+	opts := metav1.ListOptions{Limit: 500, FieldSelector: "status.phase!=Succeeded,status.phase!=Failed"}
+	for {
+		var page *corev1.PodList
+		err := kube.Retry(ctx, func(ctx context.Context) error {
+			var err error
+			page, err = c.Typed.CoreV1().Pods(namespace).List(ctx, opts)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("listing pods: %w", err)
+		}
+		for i := range page.Items {
+			p := &page.Items[i]
+			out = append(out, quota.PodGPUs{Namespace: p.Namespace, Node: p.Spec.NodeName, NodeSelector: p.Spec.NodeSelector,
+				Resources: podRequests(p)})
+		}
+		if page.Continue == "" {
+			return out, nil
+		}
+		opts.Continue = page.Continue
+	}
+}
+
+// podRequests is a pod's effective request per resource: the sum over its
+// containers, or the largest init container when that is larger. For
+// extended resources a limit alone stands for the request.
+func podRequests(p *corev1.Pod) map[string]int64 {
+	out := map[string]int64{}
+	get := func(c corev1.Container) corev1.ResourceList {
+		if len(c.Resources.Requests) > 0 {
+			merged := c.Resources.Limits.DeepCopy()
+			if merged == nil {
+				merged = corev1.ResourceList{}
+			}
+			for k, v := range c.Resources.Requests {
+				merged[k] = v
+			}
+			return merged
+		}
+		return c.Resources.Limits
+	}
+	for _, c := range p.Spec.Containers {
+		for k, q := range get(c) {
+			out[string(k)] += q.Value()
+		}
+	}
+	for _, c := range p.Spec.InitContainers {
+		for k, q := range get(c) {
+			if q.Value() > out[string(k)] {
+				out[string(k)] = q.Value()
+			}
+		}
+	}
+	return out
+}
+
+// crossCheckQuota compares the pods' usage with the ResourceQuota's
+// status.used, which the API server counts at admission; a difference is
+// logged (the quota's status lags behind for a few seconds).
+func crossCheckQuota(ctx context.Context, c *kube.Client, namespace string, cat quota.Catalog, used map[string]int64) {
+	rq, err := GetResourceQuota(ctx, c, namespace)
+	if err != nil || rq == nil {
+		return
+	}
+	fromQuota := QuotaUsed(rq)
+	for f, n := range used {
+		if q, ok := fromQuota[cat[f].QuotaKey()]; ok && q != n {
+			tflog.Warn(ctx, "GPU usage from pods differs from the ResourceQuota's status.used",
+				map[string]any{"namespace": namespace, "family": f, "pods": n, "quota": q})
+		}
+	}
+}
+
+func familyUsages(used map[string]int64, eff quota.Scope, capacity map[string]int64, families []string) map[string]FamilyUsage {
+	out := map[string]FamilyUsage{}
+	for _, f := range families {
+		out[f] = FamilyUsage{Used: used[f], Capacity: capacity[f], Limit: eff[f].Limit}
+	}
+	return out
+}
+
+func Oversubscribed(m map[string]FamilyUsage) bool {
+	for _, u := range m {
+		if u.Limit.Finite() && u.Used > u.Limit.N {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,320 @@
+// Shared helpers of the acceptance tests: the test cluster, configurations
+// used by several tests, and cluster checks.
+package provider
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	k8sresource "k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/gpuplane/terraform-provider-gpuplane/internal/kube"
+	"github.com/gpuplane/terraform-provider-gpuplane/internal/platform"
+	"github.com/gpuplane/terraform-provider-gpuplane/internal/testcluster"
+)
+
+// testAccProtoV6ProviderFactories runs the provider in the test process.
+var testAccProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
+	"gpuplane": providerserver.NewProtocol6WithError(New("test")()),
+}
+
+// testCluster is the cluster of this test run; nil without TF_ACC.
+var testCluster *testcluster.Cluster
+
+// TestMain starts one cluster for all acceptance tests of the package and
+// points the provider at it through KUBE_CONFIG_PATH.
+func TestMain(m *testing.M) {
+	if os.Getenv("TF_ACC") == "" {
+		os.Exit(m.Run())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	c, err := testcluster.Start(ctx)
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "starting the test cluster:", err)
+		os.Exit(1)
+	}
+	testCluster = c
+	os.Setenv("KUBE_CONFIG_PATH", c.Kubeconfig)
+	code := m.Run()
+	c.Stop()
+	os.Exit(code)
+}
+
+// testAccPreCheck stops a test early when it runs without a cluster.
+func testAccPreCheck(t *testing.T) {
+	t.Helper()
+	if os.Getenv("TF_ACC") == "" {
+		// The same precondition resource.Test applies; checked first because
+		// tests arrange cluster objects before they call it.
+		t.Skip("acceptance test: set TF_ACC=1 (make testacc)")
+	}
+}
+
+// testClient is an admin client of the test cluster, for arranging and
+// asserting what the API server holds.
+func testClient(t testing.TB) *kube.Client {
+	t.Helper()
+	c, err := newTestClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func newTestClient() (*kube.Client, error) {
+	rc, err := clientcmd.BuildConfigFromFlags("", testCluster.Kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	rc.QPS, rc.Burst = 200, 400
+	return kube.NewClient(rc, "gpuplane-tests")
+}
+
+// fakeGPUNode creates a Node object with labels and GPU capacity in its
+// status; nothing runs on it (there is no kubelet), which quota admission
+// and usage accounting do not need. It is deleted when the test ends.
+func fakeGPUNode(t *testing.T, name string, labels map[string]string, gpus map[string]int64) {
+	t.Helper()
+	c := testClient(t)
+	ctx := context.Background()
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}
+	if _, err := c.Typed.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := c.Typed.CoreV1().Nodes().Delete(context.Background(), name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			t.Error(err)
+		}
+	})
+	rl := corev1.ResourceList{}
+	for r, n := range gpus {
+		rl[corev1.ResourceName(r)] = *k8sresource.NewQuantity(n, k8sresource.DecimalSI)
+	}
+	node, err := c.Typed.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	node.Status.Capacity, node.Status.Allocatable = rl, rl
+	if _, err := c.Typed.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// exists reports whether an object exists in the cluster.
+func exists(t *testing.T, gvr schema.GroupVersionResource, namespace, name string) bool {
+	t.Helper()
+	obj, err := testClient(t).Get(context.Background(), gvr, namespace, name)
+	if err != nil && !apierrors.IsNotFound(err) {
+		t.Fatal(err)
+	}
+	return obj != nil
+}
+
+// wrapped matches text as Terraform prints it in a diagnostic: wrapped at
+// any space. Parts are matched in order, with anything between them.
+func wrapped(parts ...string) *regexp.Regexp {
+	quoted := make([]string, len(parts))
+	for i, p := range parts {
+		quoted[i] = strings.Join(strings.Fields(regexp.QuoteMeta(p)), `\s+`)
+	}
+	return regexp.MustCompile(`(?s)` + strings.Join(quoted, ".*"))
+}
+
+func regexpMust(s string) *regexp.Regexp { return regexp.MustCompile(s) }
+
+// platformConfig is a dataplane with an H100 and an A100 (MIG) family, and a
+// tenant "research" with the given tenant attributes.
+func platformConfig(tenantBody string) string {
+	return fmt.Sprintf(`
+resource "gpuplane_dataplane" "main" {
+  name = "main"
+  gpu_families = {
+    "NVIDIA-H100" = { resource_name = "nvidia.com/gpu-h100" }
+    "NVIDIA-A100" = { resource_name = "nvidia.com/mig-1g.10gb" }
+  }
+}
+
+resource "gpuplane_tenant" "research" {
+  dataplane = gpuplane_dataplane.main.name
+  name      = "research"
+%s
+}
+`, tenantBody)
+}
+
+const researchTenant = `
+  display_name = "Research"
+  admin_groups = ["research-admins"]
+  gpu_quota = {
+    limits   = { "NVIDIA-H100" = 8, "Default" = 4 }
+    requests = { "NVIDIA-H100" = 4, "Default" = 2 }
+  }
+  labels = { "cost-center" = "r-42" }
+`
+
+func projectConfig(name, body string) string {
+	return fmt.Sprintf(`
+resource "gpuplane_project" %[1]q {
+  tenant = gpuplane_tenant.research.name
+  name   = %[1]q
+%[2]s
+}
+`, name, body)
+}
+
+const visionProject = `
+  role_mapping = { viewer = ["fin-ops"], editor = ["ml-eng"], admin = ["vision-leads"] }
+  gpu_quota    = { limits = { "NVIDIA-H100" = 4, "Default" = 2 } }
+  labels       = { "team" = "vision" }
+`
+
+const nlpProject = `
+  gpu_quota = { limits = { "NVIDIA-H100" = 4, "Default" = 2 }, requests = { "NVIDIA-H100" = 1 } }
+`
+
+func effective(limit, request int64, limitSource, requestSource string) knownvalue.Check {
+	return knownvalue.ObjectExact(map[string]knownvalue.Check{
+		"limit": knownvalue.Int64Exact(limit), "request": knownvalue.Int64Exact(request),
+		"limit_source": knownvalue.StringExact(limitSource), "request_source": knownvalue.StringExact(requestSource),
+	})
+}
+
+var quotaGVR = corev1.SchemeGroupVersion.WithResource("resourcequotas")
+
+var namespaceGVR = corev1.SchemeGroupVersion.WithResource("namespaces")
+
+// createGPUPod creates a pod asking for gpus of res (none when 0).
+func createGPUPod(c kubernetes.Interface, ns, name, res string, gpus int64) error {
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "train", Image: "registry.example/train:1"}}},
+	}
+	if gpus > 0 {
+		pod.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceName(res): *k8sresource.NewQuantity(gpus, k8sresource.DecimalSI)}
+	}
+	_, err := c.CoreV1().Pods(ns).Create(context.Background(), pod, metav1.CreateOptions{})
+	return err
+}
+
+// waitQuotaStatus waits for the resourcequota controller to fill in the
+// quota's status; admission refuses every pod until then.
+func waitQuotaStatus(c kubernetes.Interface, ns string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		rq, err := c.CoreV1().ResourceQuotas(ns).Get(context.Background(), platform.GPUQuotaName, metav1.GetOptions{})
+		if err == nil && len(rq.Status.Hard) == len(rq.Spec.Hard) && len(rq.Status.Hard) > 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("quota %s/%s has no status after 30s (err %v)", ns, platform.GPUQuotaName, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func checkQuotaHard(t *testing.T, ns, key string, want int64) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		rq, err := testClient(t).Typed.CoreV1().ResourceQuotas(ns).Get(context.Background(), platform.GPUQuotaName, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if got := rq.Spec.Hard[corev1.ResourceName(key)]; got.Value() != want {
+			return fmt.Errorf("%s/%s hard[%s] = %s, want %d", ns, platform.GPUQuotaName, key, got.String(), want)
+		}
+		return nil
+	}
+}
+
+// checkLabelled asserts that a namespace and its gpuplane objects carry labels.
+func checkLabelled(t *testing.T, ns string, want map[string]string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		c := testClient(t)
+		ctx := context.Background()
+		n, err := c.Typed.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		rq, err := c.Typed.CoreV1().ResourceQuotas(ns).Get(ctx, platform.GPUQuotaName, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		for what, labels := range map[string]map[string]string{"namespace": n.Labels, "quota": rq.Labels} {
+			for k, v := range want {
+				if labels[k] != v {
+					return fmt.Errorf("%s %s: label %s = %q, want %q", what, ns, k, labels[k], v)
+				}
+			}
+		}
+		return nil
+	}
+}
+
+func addForeignLabels(t *testing.T, ns string) {
+	t.Helper()
+	c := testClient(t)
+	ctx := context.Background()
+	n, err := c.Typed.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Labels["policy.example.com/scanned"] = "true"
+	n.Annotations = map[string]string{"example.com/owner": "someone"}
+	if _, err := c.Typed.CoreV1().Namespaces().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rq, err := c.Typed.CoreV1().ResourceQuotas(ns).Get(ctx, platform.GPUQuotaName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rq.Labels["policy.example.com/scanned"] = "true"
+	if _, err := c.Typed.CoreV1().ResourceQuotas(ns).Update(ctx, rq, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkNoGpuplaneObjects reads the cluster after destroy: no namespace, quota
+// or binding with our label remains, and no tenant or project object.
+func checkNoGpuplaneObjects(*terraform.State) error {
+	c, err := newTestClient()
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	sel := metav1.ListOptions{LabelSelector: platform.ManagedSelector}
+	nss, err := c.Typed.CoreV1().Namespaces().List(ctx, sel)
+	if err != nil {
+		return err
+	}
+	for _, n := range nss.Items {
+		return fmt.Errorf("namespace %s (%s) remains", n.Name, n.Status.Phase)
+	}
+	rqs, err := c.Typed.CoreV1().ResourceQuotas("").List(ctx, sel)
+	if err != nil {
+		return err
+	}
+	rbs, err := c.Typed.RbacV1().RoleBindings("").List(ctx, sel)
+	if err != nil {
+		return err
+	}
+	if len(rqs.Items)+len(rbs.Items) > 0 {
+		return fmt.Errorf("%d ResourceQuotas and %d RoleBindings remain", len(rqs.Items), len(rbs.Items))
+	}
+	return checkDataplaneDestroyed("main")(nil)
+}
