@@ -43,7 +43,7 @@ func (c *Client) Get(ctx context.Context, gvr schema.GroupVersionResource, names
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}
-	return out, err
+	return out, Explain(err)
 }
 
 // List reads every object of gvr matching the label selector, page by page.
@@ -58,7 +58,7 @@ func (c *Client) List(ctx context.Context, gvr schema.GroupVersionResource, name
 			return err
 		})
 		if err != nil {
-			return nil, err
+			return nil, Explain(err)
 		}
 		items = append(items, page.Items...)
 		if page.GetContinue() == "" {
@@ -77,7 +77,7 @@ func (c *Client) Delete(ctx context.Context, gvr schema.GroupVersionResource, na
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
-	return err
+	return Explain(err)
 }
 
 // ApplyError explains a failed apply; a field-manager conflict names the
@@ -87,7 +87,7 @@ func ApplyError(kind, key string, err error) error {
 		return fmt.Errorf("%s %s has fields owned by another field manager; gpuplane never takes them over by force. "+
 			"Remove that manager's change (or its fields) and apply again: %w", kind, key, err)
 	}
-	return fmt.Errorf("applying %s %s: %w", kind, key, err)
+	return fmt.Errorf("applying %s %s: %w", kind, key, Explain(err))
 }
 
 func objectKey(namespace, name string) string {

@@ -120,3 +120,7 @@ func CachedListAs[T any](ctx context.Context, c *Client, gvr schema.GroupVersion
 	}
 	return out, nil
 }
+
+// Forget drops every cached list, so the next cached read lists afresh: for
+// a wait that watches what others change.
+func (c *Client) Forget() { c.cache.gen.Add(1) }

@@ -151,14 +151,15 @@ func PoolCapacity(nodes []corev1.Node, selectors map[string]map[string]string, c
 	return capacity
 }
 
-// Foreign reports whether an object exists that gpuplane did not write
-// (read uncached and by name: such an object has none of gpuplane's labels).
-func Foreign(ctx context.Context, c *kube.Client, gvr schema.GroupVersionResource, namespace, name string) (bool, error) {
+// LabelsOf reads an object's labels, uncached and by name (an object
+// gpuplane did not write is not in its label-selected lists); exists is
+// false when there is no such object.
+func LabelsOf(ctx context.Context, c *kube.Client, gvr schema.GroupVersionResource, namespace, name string) (labels map[string]string, exists bool, err error) {
 	obj, err := c.Get(ctx, gvr, namespace, name)
 	if err != nil || obj == nil {
-		return false, err
+		return nil, false, err
 	}
-	return !IsManaged(obj.GetLabels()), nil
+	return obj.GetLabels(), true, nil
 }
 
 func specOf[T any](obj *unstructured.Unstructured) (*T, error) {
@@ -185,4 +186,24 @@ func ServerVersion(c *kube.Client) (string, error) {
 		return "", err
 	}
 	return v.GitVersion, nil
+}
+
+// RewriteAllDerived writes, for every tenant of a dataplane, what it and its
+// projects derive from the catalog (RewriteDerived): a family whose resource
+// name or device class changes moves every quota to its new key in the same
+// apply.
+func RewriteAllDerived(ctx context.Context, c *kube.Client, dataplane string, cat quota.Catalog) error {
+	tenants, err := ListTenants(ctx, c)
+	if err != nil {
+		return err
+	}
+	for _, t := range tenants {
+		if t.Dataplane != dataplane {
+			continue
+		}
+		if err := RewriteDerived(ctx, c, t, cat); err != nil {
+			return fmt.Errorf("tenant %q: %w", t.Name, err)
+		}
+	}
+	return nil
 }

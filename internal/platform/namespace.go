@@ -25,11 +25,40 @@ func GetNamespace(ctx context.Context, c *kube.Client, name string) (*corev1.Nam
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}
-	return ns, err
+	return ns, kube.Explain(err)
 }
 
-// CheckNamespaceAdoptable refuses to take over a namespace gpuplane did not create.
-func CheckNamespaceAdoptable(ctx context.Context, c *kube.Client, name, owner string) error {
+// Owner is the tenant or project a managed namespace belongs to: Project
+// is "" for a tenant namespace.
+type Owner struct{ Tenant, Project string }
+
+func (o Owner) String() string {
+	if o.Project == "" {
+		return fmt.Sprintf("tenant %q", o.Tenant)
+	}
+	return fmt.Sprintf("project %q", o.Tenant+"/"+o.Project)
+}
+
+// OwnerOf is the owner gpuplane's labels name.
+func OwnerOf(labels map[string]string) Owner {
+	return Owner{Tenant: labels[LabelTenant], Project: labels[LabelProject]}
+}
+
+// IsSystemNamespace reports whether a namespace is the cluster's own
+// (default, kube-*), which no tenant or project may take.
+func IsSystemNamespace(name string) bool {
+	return name == "default" || strings.HasPrefix(name, "kube-")
+}
+
+// CheckNamespaceAdoptable refuses a namespace that owner cannot use: the
+// cluster's own, one gpuplane did not create, one that belongs to another
+// tenant or project (it names that owner), or one being deleted. A
+// namespace whose labels say it is owner's own is adopted (a create after
+// a lost state, or after a partly failed create).
+func CheckNamespaceAdoptable(ctx context.Context, c *kube.Client, name string, owner Owner) error {
+	if IsSystemNamespace(name) {
+		return fmt.Errorf("namespace %q is one of the cluster's own (default, kube-*), so %s cannot use it. Choose another name", name, owner)
+	}
 	ns, err := GetNamespace(ctx, c, name)
 	if err != nil || ns == nil {
 		return err
@@ -37,6 +66,10 @@ func CheckNamespaceAdoptable(ctx context.Context, c *kube.Client, name, owner st
 	if !IsManaged(ns.Labels) {
 		return fmt.Errorf("namespace %q already exists and was not created by gpuplane (it lacks the label %s=%s), so %s "+
 			"cannot use it. Choose another name (or namespace), or delete that namespace first", name, LabelManagedBy, ManagedBy, owner)
+	}
+	if other := OwnerOf(ns.Labels); other != owner {
+		return fmt.Errorf("namespace %q already belongs to %s, so %s cannot use it: every namespace gpuplane manages belongs "+
+			"to one tenant or project. Choose another name (or namespace)", name, other, owner)
 	}
 	if ns.Status.Phase == corev1.NamespaceTerminating {
 		return fmt.Errorf("namespace %q is still being deleted; wait until it is gone and apply again", name)
@@ -67,7 +100,7 @@ func DeleteNamespace(ctx context.Context, c *kube.Client, name string) error {
 		return nil
 	}
 	if err != nil && !apierrors.IsConflict(err) { // Conflict: already terminating; wait for it
-		return fmt.Errorf("deleting namespace %q: %w", name, err)
+		return fmt.Errorf("deleting namespace %q: %w", name, kube.Explain(err))
 	}
 	var last *corev1.Namespace
 	err = waitFor(ctx, "namespace "+name+" to be deleted", func() (bool, error) {

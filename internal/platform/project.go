@@ -102,6 +102,21 @@ func FindProject(ctx context.Context, c *kube.Client, tenant, name, namespace st
 // once the pod admission policies are enforced in the namespace. wrote is
 // false when nothing was written (the namespace could not be).
 func WriteProject(ctx context.Context, c *kube.Client, p Project, t Tenant, cat quota.Catalog, eff quota.Scope) (wrote bool, err error) {
+	if wrote, err := writeProjectObjects(ctx, c, p, t, cat, eff); err != nil {
+		return wrote, err
+	}
+	// The Project object is written; memberships written since list it and
+	// bind, and those written before are bound here.
+	if err := BindMembershipsInProject(ctx, c, p.Tenant, p.Name, p.Namespace); err != nil {
+		return true, err
+	}
+	// Report success only once the pod policies are enforced in the namespace.
+	return true, WaitPodPolicies(ctx, c, p.Namespace)
+}
+
+// writeProjectObjects writes the objects a project derives from its own
+// spec and its tenant: namespace, Project object, RoleBindings, quota.
+func writeProjectObjects(ctx context.Context, c *kube.Client, p Project, t Tenant, cat quota.Catalog, eff quota.Scope) (wrote bool, err error) {
 	labels := ProjectLabels(p.Tenant, p.Name, t.Labels, p.Labels)
 	if err := ApplyNamespace(ctx, c, p.Namespace, labels); err != nil {
 		return false, err
@@ -120,16 +135,62 @@ func WriteProject(ctx context.Context, c *kube.Client, p Project, t Tenant, cat 
 			return true, err
 		}
 	}
-	if err := ApplyResourceQuota(ctx, c, p.Namespace, quota.Hard(eff, cat), labels); err != nil {
-		return true, err
+	return true, ApplyResourceQuota(ctx, c, p.Namespace, quota.Hard(eff, cat), labels)
+}
+
+// RewriteDerived writes what a tenant's change (its quota, labels, admin
+// groups or computes) or its catalog's (a family's resource name) derives,
+// in the tenant namespace and in every project of the tenant, wherever that
+// project is managed: the lock-down and project quotas, the per-pod caps
+// and placement the admission policies read, the admin bindings and the
+// tenant's labels. Each project's own intent comes from its Project object.
+// Projects already in sync are left alone (read from the cached LISTs).
+func RewriteDerived(ctx context.Context, c *kube.Client, t Tenant, cat quota.Catalog) error {
+	if err := ApplyResourceQuota(ctx, c, t.Namespace(), quota.Lockdown(cat), TenantLabels(t.Name, t.Labels)); err != nil {
+		return err
 	}
-	// The Project object is written; memberships written since list it and
-	// bind, and those written before are bound here.
-	if err := BindMembershipsInProject(ctx, c, p.Tenant, p.Name, p.Namespace); err != nil {
-		return true, err
+	placement, missing, err := Placement(ctx, c, t.Computes)
+	if err != nil {
+		return err
 	}
-	// Report success only once the pod policies are enforced in the namespace.
-	return true, WaitPodPolicies(ctx, c, p.Namespace)
+	if missing != "" {
+		return fmt.Errorf("compute %q of tenant %q does not exist", missing, t.Name)
+	}
+	projects, err := ListProjects(ctx, c, t.Name)
+	if err != nil {
+		return err
+	}
+	teff := quota.TenantEffective(t.Quota, cat.Names())
+	for _, p := range projects {
+		eff := quota.ProjectEffective(teff, p.Quota, cat.Names())
+		inSync, err := ProjectObjectsInSync(ctx, c, p, t, cat, eff, placement)
+		if err != nil {
+			return err
+		}
+		if inSync && labelsInSync(ctx, c, p, t) {
+			continue
+		}
+		p.Placement = placement
+		if _, err := writeProjectObjects(ctx, c, p, t, cat, eff); err != nil {
+			return fmt.Errorf("project %s/%s: %w", p.Tenant, p.Name, err)
+		}
+	}
+	return nil
+}
+
+// labelsInSync reports whether the project namespace carries the labels
+// its tenant and itself call for.
+func labelsInSync(ctx context.Context, c *kube.Client, p Project, t Tenant) bool {
+	ns, err := kube.CachedGetAs[corev1.Namespace](ctx, c, kube.Namespaces, ManagedSelector, "", p.Namespace)
+	if err != nil || ns == nil {
+		return false
+	}
+	for k, v := range ProjectLabels(p.Tenant, p.Name, t.Labels, p.Labels) {
+		if ns.Labels[k] != v {
+			return false
+		}
+	}
+	return true
 }
 
 // ProjectObjectsInSync compares a live project's namespace, bindings,
@@ -178,4 +239,24 @@ func Placement(ctx context.Context, c *kube.Client, computes []string) (placemen
 // namespace goes last.
 func DeleteProject(ctx context.Context, c *kube.Client, namespace string) error {
 	return DeleteNamespace(ctx, c, namespace)
+}
+
+// ProjectsBeingDeleted names a tenant's projects whose namespace is
+// terminating: their quota is about to be freed.
+func ProjectsBeingDeleted(ctx context.Context, c *kube.Client, tenant string) ([]string, error) {
+	projects, err := ListProjects(ctx, c, tenant)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, p := range projects {
+		ns, err := kube.CachedGetAs[corev1.Namespace](ctx, c, kube.Namespaces, ManagedSelector, "", p.Namespace)
+		if err != nil {
+			return nil, err
+		}
+		if ns == nil || ns.Status.Phase == corev1.NamespaceTerminating || ns.DeletionTimestamp != nil {
+			out = append(out, p.Name)
+		}
+	}
+	return out, nil
 }

@@ -65,7 +65,7 @@ func DeleteRoleBindings(ctx context.Context, c *kube.Client, rbs []rbacv1.RoleBi
 			return c.Typed.RbacV1().RoleBindings(rb.Namespace).Delete(ctx, rb.Name, metav1.DeleteOptions{})
 		})
 		if err != nil && !apierrors.IsNotFound(err) {
-			return err
+			return kube.Explain(err)
 		}
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/kube"
+	"github.com/gpuplane/terraform-provider-gpuplane/internal/quota"
 )
 
 // GPUQuotaName names the ResourceQuota gpuplane writes in
@@ -60,4 +61,54 @@ func ResourceListEqual(live corev1.ResourceList, want map[string]int64) bool {
 		got[string(k)] = q.Value()
 	}
 	return maps.Equal(got, want)
+}
+
+// UsedPerQuotaKey is what the namespaces use now, per quota key of the
+// catalog's families: from each namespace's GPU ResourceQuota status where
+// it counts the key, else from the namespace's non-terminal pods (a family
+// that had no limit has no key in the quota yet). The pods of a namespace
+// are listed only when its quota lacks a key.
+func UsedPerQuotaKey(ctx context.Context, c *kube.Client, namespaces []string, cat quota.Catalog) (map[string]int64, error) {
+	out := map[string]int64{}
+	var nodeLabels map[string]map[string]string
+	for _, ns := range namespaces {
+		rq, err := GetResourceQuota(ctx, c, ns)
+		if err != nil {
+			return nil, err
+		}
+		counted := map[string]bool{}
+		if rq != nil {
+			for k, q := range rq.Status.Used {
+				counted[string(k)] = true
+				out[string(k)] += q.Value()
+			}
+		}
+		missing := false
+		for _, f := range cat {
+			missing = missing || !counted[f.QuotaKey()]
+		}
+		if !missing {
+			continue
+		}
+		if nodeLabels == nil {
+			nodes, err := ListNodes(ctx, c)
+			if err != nil {
+				return nil, err
+			}
+			nodeLabels = map[string]map[string]string{}
+			for _, n := range nodes {
+				nodeLabels[n.Name] = n.Labels
+			}
+		}
+		pods, err := listActivePodGPUs(ctx, c, ns)
+		if err != nil {
+			return nil, err
+		}
+		for family, n := range quota.AttributeUsage(pods, cat, nodeLabels).Sum(ns) {
+			if key := cat[family].QuotaKey(); !counted[key] {
+				out[key] += n
+			}
+		}
+	}
+	return out, nil
 }

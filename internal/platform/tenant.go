@@ -111,10 +111,10 @@ func WriteTenant(ctx context.Context, c *kube.Client, t Tenant) (string, error) 
 }
 
 // WriteTenantObjects writes what the Tenant object calls for: the tenant
-// namespace with its admin binding and GPU lock-down quota, the admin
-// binding in each of its project namespaces (tenant admins administer every
-// project), and the attached label on its computes (priorComputes are those
-// it attached before).
+// namespace with its admin binding and GPU lock-down quota, the attached
+// label on its computes (priorComputes are those it attached before), and
+// what each of its projects derives from it (RewriteDerived: tenant admins
+// administer every project, and a quota change reaches every project).
 func WriteTenantObjects(ctx context.Context, c *kube.Client, t Tenant, cat quota.Catalog, priorComputes []string) error {
 	labels := TenantLabels(t.Name, t.Labels)
 	if err := ApplyNamespace(ctx, c, t.Namespace(), labels); err != nil {
@@ -126,17 +126,10 @@ func WriteTenantObjects(ctx context.Context, c *kube.Client, t Tenant, cat quota
 	if err := ApplyResourceQuota(ctx, c, t.Namespace(), quota.Lockdown(cat), labels); err != nil {
 		return err
 	}
-	projects, err := ListProjects(ctx, c, t.Name)
-	if err != nil {
+	if err := AttachComputes(ctx, c, t.Name, t.Computes, priorComputes); err != nil {
 		return err
 	}
-	for _, p := range projects {
-		pl := ProjectLabels(t.Name, p.Name, t.Labels, p.Labels)
-		if err := ApplyGroupBinding(ctx, c, p.Namespace, t.adminBinding(), pl); err != nil {
-			return err
-		}
-	}
-	return AttachComputes(ctx, c, t.Name, t.Computes, priorComputes)
+	return RewriteDerived(ctx, c, t, cat)
 }
 
 // TenantPhase is the phase of the tenant namespace: Active, Terminating, or

@@ -8,7 +8,9 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	resourcehelper "k8s.io/component-helpers/resource"
 
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/crds"
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/kube"
@@ -49,8 +51,11 @@ type UsageReport struct {
 // non-terminal pods (of one namespace, or of the cluster).
 func ReadGPUUsage(ctx context.Context, c *kube.Client, s UsageScope) (*UsageReport, error) {
 	dps, err := c.List(ctx, crds.Dataplanes, "", "")
-	if err != nil || len(dps) == 0 {
-		return nil, fmt.Errorf("no gpuplane dataplane on this cluster (create a gpuplane_dataplane first): %v", err)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return nil, err
+	}
+	if len(dps) == 0 {
+		return nil, fmt.Errorf("no gpuplane dataplane on this cluster: create a gpuplane_dataplane first")
 	}
 	dspec, err := specOf[crds.DataplaneSpec](&dps[0])
 	if err != nil {
@@ -224,7 +229,7 @@ func listActivePodGPUs(ctx context.Context, c *kube.Client, namespace string) ([
 			return err
 		})
 		if err != nil {
-			return nil, fmt.Errorf("listing pods: %w", err)
+			return nil, fmt.Errorf("listing pods: %w", kube.Explain(err))
 		}
 		for i := range page.Items {
 			p := &page.Items[i]
@@ -238,35 +243,66 @@ func listActivePodGPUs(ctx context.Context, c *kube.Client, namespace string) ([
 	}
 }
 
-// podRequests is a pod's effective request per resource: the sum over its
-// containers, or the largest init container when that is larger. For
-// extended resources a limit alone stands for the request.
+// podRequests is a pod's effective request per resource in whole units
+// (rounded up), computed as Kubernetes computes it (component-helpers'
+// PodRequests): the containers and the restartable init containers
+// (sidecars) add up; a plain init container counts with the sidecars
+// declared before it, and the pod asks for the largest of these. Pod
+// overhead is left out (it is CPU and memory, never GPUs). For extended
+// resources a limit alone stands for the request: the API server defaults
+// a missing request from the limit (for every resource), and pods that did
+// not go through it (tests, plans) may not be defaulted yet.
 func podRequests(p *corev1.Pod) map[string]int64 {
-	out := map[string]int64{}
-	get := func(c corev1.Container) corev1.ResourceList {
-		if len(c.Resources.Requests) > 0 {
-			merged := c.Resources.Limits.DeepCopy()
-			if merged == nil {
-				merged = corev1.ResourceList{}
-			}
-			for k, v := range c.Resources.Requests {
-				merged[k] = v
-			}
-			return merged
-		}
-		return c.Resources.Limits
+	reqs := resourcehelper.PodRequests(withDefaultedRequests(p), resourcehelper.PodResourcesOptions{ExcludeOverhead: true})
+	out := make(map[string]int64, len(reqs))
+	for k, q := range reqs {
+		out[string(k)] = q.Value()
 	}
-	for _, c := range p.Spec.Containers {
-		for k, q := range get(c) {
-			out[string(k)] += q.Value()
-		}
+	return out
+}
+
+// withDefaultedRequests returns p, or a copy of it when one of its
+// containers sets the limit of a resource without its request, where the
+// request is the limit (the API server's defaulting). p is not modified.
+func withDefaultedRequests(p *corev1.Pod) *corev1.Pod {
+	if !lacksRequests(p.Spec.Containers) && !lacksRequests(p.Spec.InitContainers) {
+		return p
 	}
-	for _, c := range p.Spec.InitContainers {
-		for k, q := range get(c) {
-			if q.Value() > out[string(k)] {
-				out[string(k)] = q.Value()
+	cp := *p
+	cp.Spec.Containers = defaultedRequests(p.Spec.Containers)
+	cp.Spec.InitContainers = defaultedRequests(p.Spec.InitContainers)
+	return &cp
+}
+
+// lacksRequests reports whether a container sets a limit without a request.
+func lacksRequests(cs []corev1.Container) bool {
+	for i := range cs {
+		for k := range cs[i].Resources.Limits {
+			if _, ok := cs[i].Resources.Requests[k]; !ok {
+				return true
 			}
 		}
+	}
+	return false
+}
+
+// defaultedRequests copies containers, with the limit as the request of
+// every resource that has a limit and no request.
+func defaultedRequests(cs []corev1.Container) []corev1.Container {
+	if cs == nil {
+		return nil
+	}
+	out := make([]corev1.Container, len(cs))
+	for i, c := range cs {
+		reqs := make(corev1.ResourceList, len(c.Resources.Limits)+len(c.Resources.Requests))
+		for k, q := range c.Resources.Limits {
+			reqs[k] = q
+		}
+		for k, q := range c.Resources.Requests {
+			reqs[k] = q
+		}
+		c.Resources.Requests = reqs
+		out[i] = c
 	}
 	return out
 }

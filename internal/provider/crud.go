@@ -60,32 +60,66 @@ func (d *providerData) readClient(diags *diag.Diagnostics) *kube.Client {
 	return d.clientOrError(diags)
 }
 
-// foreignObject describes an object a Create would take over.
-type foreignObject struct {
+// existingObject describes the object a Create writes, which may exist.
+type existingObject struct {
 	gvr             k8sschema.GroupVersionResource
 	namespace, name string
-	kind, display   string // e.g. "Tenant", `"research"`
-	typeName, id    string // e.g. "gpuplane_tenant", "research"
+	kind, display   string         // e.g. "Tenant", `"research"`
+	typeName, id    string         // e.g. "gpuplane_tenant", "research"
+	owner           platform.Owner // the tenant or project the object belongs to
 }
 
-// refuseForeign adds an error, and returns false, when the object exists
-// but gpuplane did not create it: Create never adopts such an object
-// silently, and says how to import it.
-func refuseForeign(ctx context.Context, c *kube.Client, o foreignObject, diags *diag.Diagnostics) bool {
-	foreign, err := platform.Foreign(ctx, c, o.gvr, o.namespace, o.name)
-	if err != nil {
+// adoptable adds an error, and returns false, unless the object is absent
+// or is this very resource's: written by gpuplane, with the labels of its
+// owner (a create after a lost state, or after a partly failed create).
+// Create never takes over an object of another tool or of another tenant
+// or project, and says how to import it.
+func adoptable(ctx context.Context, c *kube.Client, o existingObject, diags *diag.Diagnostics) bool {
+	labels, exists, err := platform.LabelsOf(ctx, c, o.gvr, o.namespace, o.name)
+	switch {
+	case err != nil:
 		diags.AddError("Cannot create "+o.typeName, err.Error())
 		return false
-	}
-	if foreign {
+	case !exists:
+		return true
+	case !platform.IsManaged(labels):
 		diags.AddError(o.kind+" already exists",
 			fmt.Sprintf("%s %s exists but was not created by gpuplane. Import it with: terraform import %s.<name> %s",
 				o.kind, o.display, o.typeName, o.id))
+		return false
+	case platform.OwnerOf(labels) != o.owner:
+		diags.AddError(o.kind+" already exists",
+			fmt.Sprintf("%s %s exists and belongs to %s, not to %s. Choose another name.", o.kind, o.display, platform.OwnerOf(labels), o.owner))
 		return false
 	}
 	return true
 }
 
-// partialWriteDetail ends the error of a write that saved the resource with
-// objects_in_sync = false.
-const partialWriteDetail = "\n\nThe %s is saved with objects_in_sync = false; the next apply writes what is missing."
+// target is where a Create or Update records what it wrote.
+type target struct {
+	state    stateSetter
+	creating bool
+}
+
+// finish records a write that reached the cluster and reports its error,
+// if any, truthfully. An Update that failed part-way is saved with
+// objects_in_sync = false: the next plan shows it and the next apply writes
+// what is missing. A Create that failed part-way is not saved, so that
+// Terraform does not taint it (a tainted project is replaced, and its
+// namespace deleted with everything in it): what it wrote carries the
+// labels of this very resource, and the next apply adopts it and writes
+// the rest.
+func (w target) finish(ctx context.Context, m any, what, summary string, err error, diags *diag.Diagnostics) {
+	if err != nil {
+		next := "The %s is saved with objects_in_sync = false; the next apply writes what is missing."
+		if w.creating {
+			next = "The %s is not recorded in the state yet: what was written carries its labels, and the next apply " +
+				"adopts it and writes the rest (nothing is replaced or deleted)."
+		}
+		diags.AddError(summary, err.Error()+"\n\n"+fmt.Sprintf(next, what))
+	}
+	if w.creating && diags.HasError() {
+		return
+	}
+	diags.Append(w.state.Set(ctx, m)...)
+}

@@ -68,8 +68,12 @@ func (d *dataplaneDataSource) Read(ctx context.Context, req datasource.ReadReque
 	name := cfg.Name.ValueString()
 	if name == "" {
 		first, err := platform.FirstDataplane(ctx, c)
-		if err != nil || first == "" {
-			resp.Diagnostics.AddError("No dataplane", fmt.Sprintf("This cluster has no gpuplane dataplane; create one with gpuplane_dataplane (%v).", err))
+		if err != nil {
+			resp.Diagnostics.AddError("Cannot read dataplanes", err.Error())
+			return
+		}
+		if first == "" {
+			resp.Diagnostics.AddError("No dataplane", "This cluster has no gpuplane dataplane; create one with gpuplane_dataplane.")
 			return
 		}
 		name = first

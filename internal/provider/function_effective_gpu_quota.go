@@ -53,14 +53,20 @@ func (f *effectiveGPUQuotaFunction) Run(ctx context.Context, req function.RunReq
 	if resp.Error != nil {
 		return
 	}
-	tq, err := expandQuotaArgument(tenantArg, 0)
+	// The catalog's names are all the rules need: a family's resource does
+	// not change its effective quota.
+	cat := quota.Catalog{}
+	for _, f := range families {
+		cat[f] = quota.Family{}
+	}
+	tq, err := expandQuotaArgument(tenantArg, 0, cat, "tenant_quota")
 	if err != nil {
 		resp.Error = err
 		return
 	}
 	eff := quota.TenantEffective(tq, families)
 	if !projectArg.IsNull() {
-		pq, err := expandQuotaArgument(projectArg, 1)
+		pq, err := expandQuotaArgument(projectArg, 1, cat, "project_quota")
 		if err != nil {
 			resp.Error = err
 			return
@@ -70,8 +76,11 @@ func (f *effectiveGPUQuotaFunction) Run(ctx context.Context, req function.RunReq
 	resp.Error = function.ConcatFuncErrors(resp.Error, resp.Result.Set(ctx, flattenEffectiveQuota(eff)))
 }
 
-// expandQuotaArgument converts a { limits = {...}, requests = {...} } argument.
-func expandQuotaArgument(m types.Map, position int64) (quota.Quota, *function.FuncError) {
+// expandQuotaArgument converts a { limits = {...}, requests = {...} }
+// argument; it refuses what the resources refuse (rule 1: counts read by
+// quota.ParseCount, keys that are catalog families or Default), with the
+// same messages.
+func expandQuotaArgument(m types.Map, position int64, cat quota.Catalog, name string) (quota.Quota, *function.FuncError) {
 	q := quota.Quota{Limits: map[string]int64{}, Requests: map[string]int64{}}
 	parts := map[string]map[string]int64{"limits": q.Limits, "requests": q.Requests}
 	var keys []string
@@ -93,6 +102,9 @@ func expandQuotaArgument(m types.Map, position int64) (quota.Quota, *function.Fu
 			}
 			out[family] = count
 		}
+	}
+	if problems := quota.CheckKeys(q, cat, name); len(problems) > 0 {
+		return q, function.NewArgumentFuncError(position, problems[0].Detail)
 	}
 	return q, nil
 }

@@ -35,7 +35,7 @@ output "tenant" {
   value = provider::gpuplane::effective_gpu_quota(local.tenant, null, local.families)
 }
 output "inherits" {
-  value = provider::gpuplane::effective_gpu_quota(local.tenant, {}, ["NVIDIA-A100"])
+  value = { for f, q in provider::gpuplane::effective_gpu_quota(local.tenant, {}, local.families) : f => q if f == "NVIDIA-A100" }
 }
 `,
 				ConfigStateChecks: []statecheck.StateCheck{
@@ -61,6 +61,24 @@ output "inherits" {
 			{
 				Config:      `output "x" { value = provider::gpuplane::effective_gpu_quota({ limit = { "NVIDIA-H100" = 1 } }, null, ["NVIDIA-H100"]) }`,
 				ExpectError: wrapped(`unexpected key "limit": a GPU quota has only limits and requests`),
+			},
+			// It refuses what the resources refuse, with their messages.
+			{
+				Config: `output "x" { value = provider::gpuplane::effective_gpu_quota({}, { limits = { "NVIDIA-V100" = 1 } }, ["NVIDIA-H100"]) }`,
+				ExpectError: wrapped(`Invalid value for "project_quota" parameter: project_quota: gpu_quota.limits["NVIDIA-V100"] names "NVIDIA-V100",`,
+					"not a GPU family of the dataplane. Use one of NVIDIA-H100"),
+			},
+			{
+				Config:      `output "x" { value = provider::gpuplane::effective_gpu_quota({ limits = { "default" = 1 } }, null, ["NVIDIA-H100"]) }`,
+				ExpectError: wrapped(`gpu_quota.limits["default"] names "default"`, `Write "Default", with a capital D.`),
+			},
+			{
+				Config:      `output "x" { value = provider::gpuplane::effective_gpu_quota({ limits = { "NVIDIA-H100" = null } }, null, ["NVIDIA-H100"]) }`,
+				ExpectError: wrapped(`limits["NVIDIA-H100"] = null: give a whole number of GPUs, or remove the key`),
+			},
+			{
+				Config:      `output "x" { value = provider::gpuplane::effective_gpu_quota({ requests = { "NVIDIA-H100" = -2 } }, null, ["NVIDIA-H100"]) }`,
+				ExpectError: wrapped(`requests["NVIDIA-H100"] = -2: GPU counts are whole numbers >= 0`),
 			},
 		},
 	})

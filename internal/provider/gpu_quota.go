@@ -3,13 +3,12 @@ package provider
 import (
 	"fmt"
 	"math/big"
+	"slices"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
-	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/quota"
@@ -25,7 +24,6 @@ func gpuQuotaAttribute(scope string) schema.SingleNestedAttribute {
 	maps := func(desc string) schema.MapAttribute {
 		return schema.MapAttribute{
 			ElementType: types.NumberType, Optional: true, MarkdownDescription: desc,
-			Validators: []validator.Map{mapvalidator.SizeAtLeast(1)},
 		}
 	}
 	return schema.SingleNestedAttribute{
@@ -100,14 +98,21 @@ func expandGPUQuota(m *gpuQuotaModel) (q quota.Quota, known bool, diags diag.Dia
 }
 
 // flattenGPUQuota is the inverse of expandGPUQuota for Read and import. An
-// empty quota reads back as prior when prior holds no values, so that
-// `gpu_quota = {}` does not show a diff.
+// empty quota reads back as prior when prior holds no values, and an empty
+// limits or requests map as prior's, so that `gpu_quota = {}` and
+// `requests = {}` show no diff.
 func flattenGPUQuota(q quota.Quota, prior *gpuQuotaModel) *gpuQuotaModel {
 	if len(q.Limits) == 0 && len(q.Requests) == 0 {
 		return prior
 	}
-	conv := func(m map[string]int64) types.Map {
+	if prior == nil {
+		prior = &gpuQuotaModel{Limits: types.MapNull(types.NumberType), Requests: types.MapNull(types.NumberType)}
+	}
+	conv := func(m map[string]int64, prior types.Map) types.Map {
 		if len(m) == 0 {
+			if !prior.IsNull() && !prior.IsUnknown() && len(prior.Elements()) == 0 {
+				return prior
+			}
 			return types.MapNull(types.NumberType)
 		}
 		els := map[string]attr.Value{}
@@ -116,7 +121,7 @@ func flattenGPUQuota(q quota.Quota, prior *gpuQuotaModel) *gpuQuotaModel {
 		}
 		return types.MapValueMust(types.NumberType, els)
 	}
-	return &gpuQuotaModel{Limits: conv(q.Limits), Requests: conv(q.Requests)}
+	return &gpuQuotaModel{Limits: conv(q.Limits, prior.Limits), Requests: conv(q.Requests, prior.Requests)}
 }
 
 // flattenEffectiveQuota renders an effective quota as the effective_gpu_quota attribute.
@@ -144,6 +149,15 @@ func unknownEffective() types.Map {
 
 func emptyEffective() types.Map {
 	return types.MapValueMust(types.ObjectType{AttrTypes: effectiveQuotaAttrTypes}, map[string]attr.Value{})
+}
+
+// onceForTenant drops the tenant-wide overcommit warning when this run has
+// already given it for the tenant: the tenant and each of its projects find
+// it, and the plan says it once.
+func (d *providerData) onceForTenant(tenant string, problems []quota.Problem) []quota.Problem {
+	return slices.DeleteFunc(problems, func(p quota.Problem) bool {
+		return p.Severity == quota.Warning && p.Summary == quota.OvercommitSummary && !d.plans.firstTime("overcommit/"+tenant)
+	})
 }
 
 // addProblems reports quota problems as diagnostics on their attributes

@@ -5,6 +5,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	k8sresource "k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -40,21 +42,10 @@ var testCluster *testcluster.Cluster
 // TestMain starts one cluster for all acceptance tests of the package and
 // points the provider at it through KUBE_CONFIG_PATH.
 func TestMain(m *testing.M) {
-	if os.Getenv("TF_ACC") == "" {
-		os.Exit(m.Run())
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	c, err := testcluster.Start(ctx)
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting the test cluster:", err)
-		os.Exit(1)
-	}
-	testCluster = c
-	os.Setenv("KUBE_CONFIG_PATH", c.Kubeconfig)
-	code := m.Run()
-	c.Stop()
-	os.Exit(code)
+	testcluster.Main(m, func(c *testcluster.Cluster) {
+		testCluster = c
+		os.Setenv("KUBE_CONFIG_PATH", c.Kubeconfig)
+	})
 }
 
 // testAccPreCheck stops a test early when it runs without a cluster.
@@ -229,7 +220,9 @@ func waitQuotaStatus(c kubernetes.Interface, ns string) error {
 	}
 }
 
-func checkQuotaHard(t *testing.T, ns, key string, want int64) resource.TestCheckFunc {
+// checkH100Quota asserts a namespace's quota of the H100 family's resource.
+func checkH100Quota(t *testing.T, ns string, want int64) resource.TestCheckFunc {
+	const key = "requests.nvidia.com/gpu-h100"
 	return func(*terraform.State) error {
 		rq, err := testClient(t).Typed.CoreV1().ResourceQuotas(ns).Get(context.Background(), platform.GPUQuotaName, metav1.GetOptions{})
 		if err != nil {
@@ -317,4 +310,45 @@ func checkNoGpuplaneObjects(*terraform.State) error {
 		return fmt.Errorf("%d ResourceQuotas and %d RoleBindings remain", len(rqs.Items), len(rbs.Items))
 	}
 	return checkDataplaneDestroyed("main")(nil)
+}
+
+// createNamespace makes a namespace the way another tool would (no
+// gpuplane labels); it is deleted when the test ends.
+func createNamespace(t *testing.T, name string) {
+	t.Helper()
+	c := testClient(t)
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if _, err := c.Typed.CoreV1().Namespaces().Create(context.Background(), ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx := context.Background()
+		_ = c.Typed.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{})
+		// Gone before the next test, whose CheckDestroy counts labelled namespaces.
+		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+			_, err := c.Typed.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+			return apierrors.IsNotFound(err), nil
+		})
+		if err != nil {
+			t.Errorf("namespace %s was not deleted: %v", name, err)
+		}
+	})
+}
+
+// checkQuotaExactly asserts the whole spec.hard of a namespace's GPU quota.
+func checkQuotaExactly(t *testing.T, ns string, want map[string]int64) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		rq, err := testClient(t).Typed.CoreV1().ResourceQuotas(ns).Get(context.Background(), platform.GPUQuotaName, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		got := map[string]int64{}
+		for k, q := range rq.Spec.Hard {
+			got[string(k)] = q.Value()
+		}
+		if !maps.Equal(got, want) {
+			return fmt.Errorf("%s/%s hard = %v, want %v", ns, platform.GPUQuotaName, got, want)
+		}
+		return nil
+	}
 }

@@ -21,25 +21,26 @@ var errCatalogUnknown = errors.New("the dataplane's GPU families are known only 
 // errComputeUnknown: a compute's node selector is known only at apply.
 var errComputeUnknown = errors.New("the compute's node selector is known only at apply")
 
-// catalog returns a dataplane's catalog.
-func (d *providerData) catalog(ctx context.Context, c *kube.Client, dataplane string, planned bool) (quota.Catalog, error) {
+// catalog returns a dataplane's catalog; complete is false while some of
+// it is known only at apply.
+func (d *providerData) catalog(ctx context.Context, c *kube.Client, dataplane string, planned bool) (cat quota.Catalog, complete bool, err error) {
 	if planned {
-		if cat, ok := d.plans.catalog(dataplane); ok {
-			if cat == nil {
-				return nil, errCatalogUnknown
+		if pc, ok := d.plans.catalog(dataplane); ok {
+			if pc.catalog == nil {
+				return nil, false, errCatalogUnknown
 			}
-			return cat, nil
+			return pc.catalog, pc.complete, nil
 		}
 	}
-	cat, err := platform.CachedCatalog(ctx, c, dataplane)
+	cat, err = platform.CachedCatalog(ctx, c, dataplane)
 	if err != nil {
-		return nil, fmt.Errorf("reading dataplane %q: %w", dataplane, err)
+		return nil, false, fmt.Errorf("reading dataplane %q: %w", dataplane, err)
 	}
 	if cat == nil {
-		return nil, fmt.Errorf("dataplane %q does not exist. Create it (gpuplane_dataplane) and reference it, e.g. "+
+		return nil, false, fmt.Errorf("dataplane %q does not exist. Create it (gpuplane_dataplane) and reference it, e.g. "+
 			"dataplane = gpuplane_dataplane.main.name, so Terraform creates it first", dataplane)
 	}
-	return cat, nil
+	return cat, true, nil
 }
 
 // tenant returns a tenant as its projects see it; found is false when
@@ -54,11 +55,11 @@ func (d *providerData) tenant(ctx context.Context, c *kube.Client, name string, 
 	if err != nil || live == nil {
 		return t, false, err
 	}
-	cat, err := d.catalog(ctx, c, live.Dataplane, planned)
+	cat, complete, err := d.catalog(ctx, c, live.Dataplane, planned)
 	if err != nil {
 		return t, false, err
 	}
-	return tenantView{Tenant: *live, Catalog: cat, ComputesKnown: true}, true, nil
+	return tenantView{Tenant: *live, Catalog: cat, ComputesKnown: true, CatalogComplete: complete}, true, nil
 }
 
 // computeSelector returns a compute's node selector; found is false when
@@ -105,23 +106,32 @@ func (d *providerData) placement(ctx context.Context, c *kube.Client, t tenantVi
 
 // projectQuotas returns the quotas of a tenant's projects: live, overlaid
 // with what this run planned when planned is set (destroyed ones dropped).
-func (d *providerData) projectQuotas(ctx context.Context, c *kube.Client, tenant string, planned bool) (map[string]quota.Quota, error) {
-	out := map[string]quota.Quota{}
+// unplanned names the live projects this run has not planned (yet): they
+// may be planned later in the run, or be managed in another configuration.
+func (d *providerData) projectQuotas(ctx context.Context, c *kube.Client, tenant string, planned bool) (quotas map[string]quota.Quota, unplanned []string, err error) {
+	quotas = map[string]quota.Quota{}
 	live, err := platform.ListProjects(ctx, c, tenant)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, p := range live {
-		out[p.Name] = p.Quota
+		quotas[p.Name] = p.Quota
 	}
-	if planned {
-		for name, q := range d.plans.projectsOf(tenant) {
-			if q == nil {
-				delete(out, name)
-			} else {
-				out[name] = *q
-			}
+	if !planned {
+		return quotas, nil, nil
+	}
+	plans := d.plans.projectsOf(tenant)
+	for name, q := range plans {
+		if q == nil {
+			delete(quotas, name)
+		} else {
+			quotas[name] = *q
 		}
 	}
-	return out, nil
+	for _, p := range live {
+		if _, ok := plans[p.Name]; !ok {
+			unplanned = append(unplanned, p.Name)
+		}
+	}
+	return quotas, unplanned, nil
 }

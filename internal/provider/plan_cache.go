@@ -15,12 +15,27 @@ import (
 // Every access goes through its methods, which hold its mutex.
 type planCache struct {
 	mu       sync.Mutex
-	catalogs map[string]quota.Catalog // nil: planned, but known only at apply
+	catalogs map[string]plannedCatalog
 	tenants  map[string]tenantView
 	projects map[string]map[string]*quota.Quota // tenant → project → planned quota; nil = planned for destruction
 	computes map[string]map[string]string       // compute → planned node selector; nil = known only at apply
 	// subjects: tenant → subject key → the membership planned for it.
 	subjects map[string]map[string]string
+	// claims: what resources planned in this run hold (see claim).
+	claims map[string]string
+	// said: warnings already given in this run, by key.
+	said map[string]bool
+	// replans: resources planned with a prior state, which Terraform plans
+	// again without one when it replaces them.
+	replans map[string]bool
+}
+
+// plannedCatalog is a dataplane's catalog as planned: nil when it is known
+// only at apply; complete is false while some family's resource name,
+// device class or node selector is known only at apply.
+type plannedCatalog struct {
+	catalog  quota.Catalog
+	complete bool
 }
 
 // tenantView is a tenant as its projects and memberships see it at plan
@@ -29,8 +44,9 @@ type planCache struct {
 type tenantView struct {
 	platform.Tenant
 	Catalog quota.Catalog
-	// ComputesKnown is false while the tenant's computes are known only at apply.
-	ComputesKnown bool
+	// ComputesKnown is false while the tenant's computes are known only at
+	// apply; CatalogComplete is false while some of the catalog is.
+	ComputesKnown, CatalogComplete bool
 }
 
 // rules is what the quota rules need of the tenant.
@@ -45,24 +61,27 @@ func (t tenantView) effective() quota.Scope { return quota.TenantEffective(t.Quo
 
 func newPlanCache() *planCache {
 	return &planCache{
-		catalogs: map[string]quota.Catalog{},
+		catalogs: map[string]plannedCatalog{},
 		tenants:  map[string]tenantView{},
 		projects: map[string]map[string]*quota.Quota{},
 		computes: map[string]map[string]string{},
 		subjects: map[string]map[string]string{},
+		claims:   map[string]string{},
+		said:     map[string]bool{},
+		replans:  map[string]bool{},
 	}
 }
 
-// setCatalog records a dataplane's planned catalog; nil: known only at apply.
-func (p *planCache) setCatalog(dataplane string, c quota.Catalog) {
+// setCatalog records a dataplane's planned catalog (see plannedCatalog).
+func (p *planCache) setCatalog(dataplane string, c quota.Catalog, complete bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.catalogs[dataplane] = c
+	p.catalogs[dataplane] = plannedCatalog{c, complete && c != nil}
 }
 
 // catalog returns a dataplane's planned catalog; planned is false when the
 // dataplane was not planned in this run.
-func (p *planCache) catalog(dataplane string) (c quota.Catalog, planned bool) {
+func (p *planCache) catalog(dataplane string) (c plannedCatalog, planned bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	c, planned = p.catalogs[dataplane]
@@ -127,4 +146,51 @@ func (p *planCache) claimSubject(tenant, subject, name string) (prior string, ok
 	}
 	p.subjects[tenant][subject] = name
 	return "", true
+}
+
+// claim records that owner plans to hold key (e.g. a namespace, or a
+// project's tenant and name); when another owner planned in this run holds
+// it, it returns that one and false. Each resource is planned once per run
+// (a replacement twice, with the same owner), so a second owner is a
+// second resource.
+func (p *planCache) claim(key, owner string) (prior string, ok bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if prior, claimed := p.claims[key]; claimed && prior != owner {
+		return prior, false
+	}
+	p.claims[key] = owner
+	return "", true
+}
+
+// firstTime reports whether a warning of this key was not given yet in this
+// run, and records it: a warning about a tenant is said once, not by each
+// of its projects.
+func (p *planCache) firstTime(key string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.said[key] {
+		return false
+	}
+	p.said[key] = true
+	return true
+}
+
+// expectReplan records that a resource was planned with a prior state: when
+// Terraform replaces it, it plans it again with none, and that second plan
+// is the same resource, not a second one.
+func (p *planCache) expectReplan(key string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.replans[key] = true
+}
+
+// replanned reports, once, whether a plan without prior state is the second
+// plan of a replaced resource (see expectReplan).
+func (p *planCache) replanned(key string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ok := p.replans[key]
+	delete(p.replans, key)
+	return ok
 }

@@ -124,7 +124,9 @@ func flattenCompute(name string, spec crds.ComputeSpec, m *computeModel) {
 	m.DisplayName = optionalString(spec.DisplayName)
 	m.GPUFamily = optionalString(spec.GPUFamily)
 	m.NodeSelector = optionalMap(spec.NodeSelector)
-	m.Tolerations = nil
+	if len(spec.Tolerations) > 0 || len(m.Tolerations) > 0 {
+		m.Tolerations = nil // but an empty list the configuration wrote reads back as it is
+	}
 	for _, t := range spec.Tolerations {
 		m.Tolerations = append(m.Tolerations, tolerationModel{Key: optionalString(t.Key), Operator: optionalString(t.Operator),
 			Value: optionalString(t.Value), Effect: optionalString(t.Effect)})
@@ -143,7 +145,7 @@ func (r *computeResource) Create(ctx context.Context, req resource.CreateRequest
 		return
 	}
 	name := plan.Name.ValueString()
-	if !refuseForeign(ctx, c, foreignObject{crds.Computes, "", name, "Compute", strconv.Quote(name), "gpuplane_compute", name}, &resp.Diagnostics) {
+	if !adoptable(ctx, c, existingObject{crds.Computes, "", name, "Compute", strconv.Quote(name), "gpuplane_compute", name, platform.Owner{}}, &resp.Diagnostics) {
 		return
 	}
 	r.write(ctx, c, &plan, &resp.Diagnostics)
@@ -171,7 +173,7 @@ func (r *computeResource) Update(ctx context.Context, req resource.UpdateRequest
 
 // write checks the family against the live catalog, then writes the Compute object.
 func (r *computeResource) write(ctx context.Context, c *kube.Client, m *computeModel, diags *diag.Diagnostics) {
-	cat, err := r.p.catalog(ctx, c, m.Dataplane.ValueString(), false)
+	cat, _, err := r.p.catalog(ctx, c, m.Dataplane.ValueString(), false)
 	if err != nil {
 		diags.AddAttributeError(path.Root("dataplane"), "Unknown dataplane", err.Error())
 		return
@@ -208,7 +210,7 @@ func (r *computeResource) Read(ctx context.Context, req resource.ReadRequest, re
 		return
 	}
 	flattenCompute(name, *spec, &state)
-	cat, err := r.p.catalog(ctx, c, spec.Dataplane, false)
+	cat, _, err := r.p.catalog(ctx, c, spec.Dataplane, false)
 	if err != nil {
 		cat = quota.Catalog{}
 	}

@@ -46,7 +46,7 @@ func (r *computeResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	if c == nil {
 		return
 	}
-	cat, err := r.p.catalog(ctx, c, plan.Dataplane.ValueString(), true)
+	cat, complete, err := r.p.catalog(ctx, c, plan.Dataplane.ValueString(), true)
 	switch {
 	case err == errCatalogUnknown:
 	case err != nil:
@@ -55,6 +55,9 @@ func (r *computeResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		resp.Diagnostics.Append(checkGPUFamily(plan.GPUFamily, cat)...)
 		// The plan shows the nodes the selector picks now.
 		resp.Diagnostics.Append(computeNodes(ctx, c, sel, cat, plan.GPUFamily.ValueString(), &plan)...)
+		if !complete {
+			plan.GPUCapacity = types.MapUnknown(types.Int64Type) // the families' node selectors are known at apply
+		}
 		if plan.NodeCount.ValueInt64() == 0 {
 			resp.Diagnostics.AddAttributeWarning(path.Root("node_selector"), "Compute selects no node",
 				fmt.Sprintf("node_selector %s matches no node of the cluster (yet). Pods placed on compute %q will stay "+

@@ -64,7 +64,8 @@ func (r *dataplaneResource) Metadata(_ context.Context, req resource.MetadataReq
 func (r *dataplaneResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "The shared cluster, registered once, with its catalog of GPU families. Installs gpuplane's " +
-			"CRDs and ClusterRoles and the cluster-scoped `Dataplane` object. A cluster has one dataplane.",
+			"CRDs and ClusterRoles and the cluster-scoped `Dataplane` object. A cluster has one dataplane. Changing a family's " +
+			"`resource_name` or `device_class` rewrites every quota of every tenant and project in the same apply.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				Computed: true, MarkdownDescription: "The dataplane name.",
@@ -102,7 +103,7 @@ func (r *dataplaneResource) Schema(ctx context.Context, _ resource.SchemaRequest
 					"node_selector": schema.MapAttribute{
 						ElementType: types.StringType, Optional: true,
 						MarkdownDescription: "Labels that the family's nodes carry.",
-						Validators:          []validator.Map{mapvalidator.SizeAtLeast(1), labelMap()},
+						Validators:          []validator.Map{labelMap()},
 					},
 				}},
 			},
@@ -123,7 +124,10 @@ func (r *dataplaneResource) Configure(_ context.Context, req resource.ConfigureR
 }
 
 // ModifyPlan records the planned catalog, so that tenants and projects
-// planned in the same run are checked against it.
+// planned in the same run are checked against it. What is known is
+// recorded: a family whose resource name or device class is known only at
+// apply is recorded without them (checks that need them wait for apply),
+// and a catalog with any such value is incomplete (capacity waits too).
 func (r *dataplaneResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() || r.p == nil {
 		return
@@ -135,20 +139,19 @@ func (r *dataplaneResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 	if resp.Diagnostics.HasError() || name.IsUnknown() {
 		return
 	}
-	known := !families.IsUnknown()
+	if families.IsUnknown() {
+		r.p.plans.setCatalog(name.ValueString(), nil, false) // known only at apply
+		return
+	}
 	var m map[string]gpuFamilyModel
-	if known {
-		resp.Diagnostics.Append(families.ElementsAs(ctx, &m, false)...)
-	}
-	cat := quota.Catalog{}
+	resp.Diagnostics.Append(families.ElementsAs(ctx, &m, false)...)
+	cat, complete := quota.Catalog{}, true
 	for f, fam := range m {
-		known = known && !fam.ResourceName.IsUnknown() && !fam.DeviceClass.IsUnknown()
-		cat[f] = quota.Family{ResourceName: fam.ResourceName.ValueString(), DeviceClass: fam.DeviceClass.ValueString()}
+		sel, selKnown := stringMap(fam.NodeSelector)
+		complete = complete && selKnown && !fam.ResourceName.IsUnknown() && !fam.DeviceClass.IsUnknown()
+		cat[f] = quota.Family{ResourceName: fam.ResourceName.ValueString(), DeviceClass: fam.DeviceClass.ValueString(), NodeSelector: sel}
 	}
-	if !known {
-		cat = nil // known only at apply
-	}
-	r.p.plans.setCatalog(name.ValueString(), cat)
+	r.p.plans.setCatalog(name.ValueString(), cat, complete)
 }
 
 // expandDataplane converts the catalog to the Dataplane object's spec.
@@ -168,10 +171,16 @@ func expandDataplane(ctx context.Context, m *dataplaneModel) (crds.DataplaneSpec
 // flattenDataplane fills the user-facing attributes of m from a Dataplane's spec.
 func flattenDataplane(name string, spec crds.DataplaneSpec, m *dataplaneModel) {
 	m.ID, m.Name = types.StringValue(name), types.StringValue(name)
+	prior := m.GPUFamilies
 	m.GPUFamilies = map[string]gpuFamilyModel{}
 	for family, f := range spec.GPUFamilies {
+		priorSelector := types.MapNull(types.StringType)
+		if p, ok := prior[family]; ok {
+			priorSelector = p.NodeSelector
+		}
 		m.GPUFamilies[family] = gpuFamilyModel{
-			ResourceName: optionalString(f.ResourceName), DeviceClass: optionalString(f.DeviceClass), NodeSelector: optionalMap(f.NodeSelector),
+			ResourceName: optionalString(f.ResourceName), DeviceClass: optionalString(f.DeviceClass),
+			NodeSelector: mapOrPrior(f.NodeSelector, priorSelector),
 		}
 	}
 }
@@ -191,7 +200,7 @@ func (r *dataplaneResource) Create(ctx context.Context, req resource.CreateReque
 		resp.Diagnostics.AddAttributeError(path.Root("name"), "Cannot create dataplane", err.Error())
 		return
 	}
-	r.write(ctx, c, &plan, &resp.Diagnostics, &resp.State)
+	r.write(ctx, c, &plan, &resp.Diagnostics, target{&resp.State, true})
 }
 
 func (r *dataplaneResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -205,12 +214,12 @@ func (r *dataplaneResource) Update(ctx context.Context, req resource.UpdateReque
 	if c == nil {
 		return
 	}
-	r.write(ctx, c, &plan, &resp.Diagnostics, &resp.State)
+	r.write(ctx, c, &plan, &resp.Diagnostics, target{&resp.State, false})
 }
 
 // write installs (or, re-applied, upgrades to this provider version) the
 // CRDs, roles and admission policies, then writes the Dataplane object.
-func (r *dataplaneResource) write(ctx context.Context, c *kube.Client, m *dataplaneModel, diags *diag.Diagnostics, state stateSetter) {
+func (r *dataplaneResource) write(ctx context.Context, c *kube.Client, m *dataplaneModel, diags *diag.Diagnostics, w target) {
 	if err := platform.Install(ctx, c); err != nil {
 		diags.AddError("Cannot install gpuplane CRDs and roles", err.Error())
 		return
@@ -225,8 +234,9 @@ func (r *dataplaneResource) write(ctx context.Context, c *kube.Client, m *datapl
 		return
 	}
 	m.ID = m.Name
+	err := platform.RewriteAllDerived(ctx, c, m.Name.ValueString(), platform.CatalogOf(spec))
 	diags.Append(refreshComputed(ctx, c, m)...)
-	diags.Append(state.Set(ctx, m)...)
+	w.finish(ctx, m, "dataplane", "Cannot rewrite the quotas the catalog derives", err, diags)
 }
 
 func (r *dataplaneResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -299,4 +300,30 @@ func deleteRawTenant(t *testing.T, name string) {
 	if err := testClient(t).Delete(context.Background(), crds.Tenants, "", name); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestAccDataplane_catalogChangeRewritesQuotas: changing a family's resource
+// name moves every quota to the new key in the same apply; the next plan is
+// empty.
+func TestAccDataplane_catalogChangeRewritesQuotas(t *testing.T) {
+	testAccPreCheck(t)
+	config := platformConfig(researchTenant) + projectConfig("vision", visionProject)
+	renamed := strings.Replace(config, `resource_name = "nvidia.com/gpu-h100"`, `resource_name = "nvidia.com/gpu-h100-80gb"`, 1)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             checkNoGpuplaneObjects,
+		Steps: []resource.TestStep{
+			{Config: config, Check: checkH100Quota(t, "research-vision", 4)},
+			{
+				Config: renamed,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					checkQuotaExactly(t, "research-vision", map[string]int64{"requests.nvidia.com/gpu-h100-80gb": 4, "requests.nvidia.com/mig-1g.10gb": 2}),
+					checkQuotaExactly(t, "research", map[string]int64{"requests.nvidia.com/gpu-h100-80gb": 0, "requests.nvidia.com/mig-1g.10gb": 0}),
+				),
+			},
+		},
+	})
 }

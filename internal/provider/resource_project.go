@@ -2,12 +2,12 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -66,7 +66,7 @@ func (r *projectResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 	groups := func(role string) schema.ListAttribute {
 		return schema.ListAttribute{ElementType: types.StringType, Optional: true,
 			MarkdownDescription: fmt.Sprintf("Groups bound to the built-in `%s` role in the project namespace.", role),
-			Validators: []validator.List{listvalidator.SizeAtLeast(1), listvalidator.UniqueValues(),
+			Validators: []validator.List{listvalidator.UniqueValues(),
 				listvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1))}}
 	}
 	resp.Schema = schema.Schema{
@@ -74,7 +74,9 @@ func (r *projectResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			"tenant's admins, and a GPU quota that must fit inside the tenant's (checked at plan time) and inherits the " +
 			"tenant's for families it leaves out. The quota becomes a ResourceQuota (`requests.<resource>` per family) " +
 			"and a per-pod cap (the largest workload per family, checked by gpuplane's admission policy), both enforced by the API server. Admins of the project cannot " +
-			"change either.",
+			"change either. A project is identified by its tenant and name, and its namespace belongs to it alone (see the provider " +
+			"page: identity, failures). Changing `tenant`, `name` or `namespace` replaces the project: its namespace, and every " +
+			"workload in it, is deleted, and its quota is freed in the same plan.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "`<tenant>/<name>`.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
@@ -84,8 +86,10 @@ func (r *projectResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			"name": schema.StringAttribute{Required: true, MarkdownDescription: "Project name (a DNS-1123 label), unique in its tenant.",
 				Validators: []validator.String{dnsLabel()}, PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
 			"namespace": schema.StringAttribute{Optional: true, Computed: true,
-				MarkdownDescription: "Namespace of the project; default `<tenant>-<name>`, which must fit in 63 characters.",
-				Validators:          []validator.String{dnsLabel()}, PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
+				MarkdownDescription: "Namespace of the project; default `<tenant>-<name>`, which must fit in 63 characters. Not a " +
+					"system namespace (`default`, `kube-*`), nor one that exists and belongs to something else; an existing namespace " +
+					"is used only when its labels say it is this project's.",
+				Validators: []validator.String{dnsLabel()}, PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
 			"compute": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "Default compute (node pool) of the project; must be one of the tenant's `computes`.",
 				Validators:          []validator.String{dnsLabel()}},
@@ -95,7 +99,7 @@ func (r *projectResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			"gpu_quota": gpuQuotaAttribute("project"),
 			"labels": schema.MapAttribute{ElementType: types.StringType, Optional: true,
 				MarkdownDescription: "Labels added to every object of the project (on top of the tenant's).",
-				Validators:          []validator.Map{mapvalidator.SizeAtLeast(1), userLabels()}},
+				Validators:          []validator.Map{userLabels()}},
 			"effective_gpu_quota": effectiveQuotaAttribute("project"),
 			"placement": schema.MapAttribute{Computed: true, ElementType: types.MapType{ElemType: types.StringType},
 				MarkdownDescription: "The tenant's computes and their node selectors: when the tenant lists computes, pods in " +
@@ -134,17 +138,21 @@ func flattenProject(p platform.Project, m *projectModel) {
 	m.Compute = optionalString(p.Compute)
 	m.RoleMapping = flattenRoleMapping(p.Roles, m.RoleMapping)
 	m.GPUQuota = flattenGPUQuota(p.Quota, m.GPUQuota)
-	m.Labels = optionalMap(p.Labels)
+	m.Labels = mapOrPrior(p.Labels, m.Labels)
 	m.Placement = flattenPlacement(p.Placement)
 }
 
 // flattenRoleMapping converts the spec; an empty mapping reads back as
-// prior when prior holds no groups.
+// prior when prior holds no groups, and each empty list as prior's.
 func flattenRoleMapping(rm crds.RoleMapping, prior *roleMappingModel) *roleMappingModel {
 	if len(rm.Viewer) == 0 && len(rm.Editor) == 0 && len(rm.Admin) == 0 {
 		return prior
 	}
-	return &roleMappingModel{Viewer: optionalList(rm.Viewer), Editor: optionalList(rm.Editor), Admin: optionalList(rm.Admin)}
+	if prior == nil {
+		prior = &roleMappingModel{Viewer: types.ListNull(types.StringType), Editor: types.ListNull(types.StringType), Admin: types.ListNull(types.StringType)}
+	}
+	return &roleMappingModel{Viewer: listOrPrior(rm.Viewer, prior.Viewer), Editor: listOrPrior(rm.Editor, prior.Editor),
+		Admin: listOrPrior(rm.Admin, prior.Admin)}
 }
 
 // flattenPlacement renders a placement; null when the tenant lists no computes.
@@ -173,14 +181,15 @@ func (r *projectResource) Create(ctx context.Context, req resource.CreateRequest
 	}
 	tenant, name, ns := plan.Tenant.ValueString(), plan.Name.ValueString(), plan.Namespace.ValueString()
 	id := tenant + "/" + name
-	if !refuseForeign(ctx, c, foreignObject{crds.Projects, ns, name, "Project", id, "gpuplane_project", id}, &resp.Diagnostics) {
+	owner := platform.Owner{Tenant: tenant, Project: name}
+	if !adoptable(ctx, c, existingObject{crds.Projects, ns, name, "Project", id, "gpuplane_project", id, owner}, &resp.Diagnostics) {
 		return
 	}
-	if err := platform.CheckNamespaceAdoptable(ctx, c, ns, "project "+id); err != nil {
+	if err := platform.CheckNamespaceAdoptable(ctx, c, ns, owner); err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("namespace"), "Cannot create project", err.Error())
 		return
 	}
-	r.write(ctx, c, &plan, &resp.Diagnostics, &resp.State)
+	r.write(ctx, c, &plan, &resp.Diagnostics, target{&resp.State, true})
 }
 
 func (r *projectResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -194,23 +203,28 @@ func (r *projectResource) Update(ctx context.Context, req resource.UpdateRequest
 	if c == nil {
 		return
 	}
-	r.write(ctx, c, &plan, &resp.Diagnostics, &resp.State)
+	r.write(ctx, c, &plan, &resp.Diagnostics, target{&resp.State, false})
 }
 
 // write re-checks the rules against the live tenant and projects, then
 // writes the namespace, the Project object and its objects.
-func (r *projectResource) write(ctx context.Context, c *kube.Client, m *projectModel, diags *diag.Diagnostics, state stateSetter) {
+func (r *projectResource) write(ctx context.Context, c *kube.Client, m *projectModel, diags *diag.Diagnostics, w target) {
 	p, _, d := expandProject(ctx, m)
 	diags.Append(d...)
 	if diags.HasError() {
 		return
 	}
 	t, found, err := r.p.tenant(ctx, c, p.Tenant, false)
-	if err != nil || !found {
-		diags.AddAttributeError(path.Root("tenant"), "Unknown tenant", fmt.Sprintf("Tenant %q does not exist (%v).", p.Tenant, err))
+	if err != nil {
+		diags.AddAttributeError(path.Root("tenant"), "Cannot read tenant", err.Error())
 		return
 	}
-	eff, d := r.check(ctx, c, t, p, false)
+	if !found {
+		diags.AddAttributeError(path.Root("tenant"), "Unknown tenant", fmt.Sprintf("Tenant %q does not exist. Create it (gpuplane_tenant), "+
+			"or reference one that does.", p.Tenant))
+		return
+	}
+	eff, d := r.checkAtApply(ctx, c, t, p)
 	diags.Append(d...)
 	placement, _, err := r.p.placement(ctx, c, t, false)
 	if err != nil {
@@ -219,23 +233,55 @@ func (r *projectResource) write(ctx context.Context, c *kube.Client, m *projectM
 	if diags.HasError() {
 		return
 	}
+	if !r.reserve(ctx, c, t, p, diags) {
+		return
+	}
 	p.Placement = placement
 	m.ID = types.StringValue(p.Tenant + "/" + p.Name)
 	m.Placement = flattenPlacement(placement)
 	m.EffectiveGPUQuota = flattenEffectiveQuota(eff)
-	m.ObjectsInSync = types.BoolValue(false)
 	wrote, err := platform.WriteProject(ctx, c, p, t.Tenant, t.Catalog, eff)
-	switch {
-	case !wrote:
+	if !wrote {
 		diags.AddError("Cannot create the project namespace", err.Error())
 		return
-	case err != nil:
-		diags.AddError("Cannot write the project's objects", err.Error()+fmt.Sprintf(partialWriteDetail, "project"))
-	default:
-		m.ObjectsInSync = types.BoolValue(true)
 	}
-	diags.Append(state.Set(ctx, m)...)
+	m.ObjectsInSync = types.BoolValue(err == nil)
+	w.finish(ctx, m, "project", "Cannot write the project's objects", err, diags)
 }
+
+// reserve records the project's quota in its tenant's ledger, checking the
+// tenant total once more against the Tenant object and every project as
+// they are at that instant, linearizably (platform.ReserveProjectQuota): two
+// applies that add projects to one tenant at once never both pass when
+// together they overflow it. A tenant with overcommit has no total to hold.
+func (r *projectResource) reserve(ctx context.Context, c *kube.Client, t tenantView, p platform.Project, diags *diag.Diagnostics) bool {
+	if t.Overcommit {
+		return true
+	}
+	var refused []quota.Problem
+	err := platform.ReserveProjectQuota(ctx, c, p.Tenant, p.Name, p.Quota, func(live platform.Tenant, siblings map[string]quota.Quota, prior *quota.Quota) error {
+		view := tenantView{Tenant: live, Catalog: t.Catalog, ComputesKnown: true}
+		rules := p.Rules()
+		rules.Prior = prior
+		_, problems := quota.CheckProject(view.rules(), t.Catalog, rules, siblings)
+		if refused = quota.Errors(problems); len(refused) > 0 {
+			return errRefused
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, errRefused):
+		addProblems(diags, refused)
+		return false
+	case err != nil:
+		diags.AddError("Cannot reserve the project's quota in its tenant", err.Error())
+		return false
+	}
+	return true
+}
+
+// errRefused: the tenant's quota refuses the project; the problems say why.
+var errRefused = errors.New("refused by the quota rules")
 
 func (r *projectResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state projectModel
@@ -306,6 +352,11 @@ func (r *projectResource) Delete(ctx context.Context, req resource.DeleteRequest
 	}
 	if err := platform.DeleteProject(ctx, c, state.Namespace.ValueString()); err != nil {
 		resp.Diagnostics.AddError("Cannot delete project", err.Error())
+		return
+	}
+	// Its namespace is gone: its quota no longer counts against the tenant.
+	if err := platform.ReleaseProjectQuota(ctx, c, state.Tenant.ValueString(), state.Name.ValueString()); err != nil {
+		resp.Diagnostics.AddError("Cannot release the project's quota in its tenant", err.Error())
 	}
 }
 

@@ -3,12 +3,15 @@ package provider
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/kube"
@@ -40,14 +43,38 @@ func (r *projectResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	plan.EffectiveGPUQuota = unknownEffective()
 	plan.Placement = types.MapUnknown(types.MapType{ElemType: types.StringType})
 
+	var prior *projectModel
+	if !req.State.Raw.IsNull() {
+		prior = &projectModel{}
+		resp.Diagnostics.Append(req.State.Get(ctx, prior)...)
+	}
 	p, known, diags := expandProject(ctx, &plan)
 	resp.Diagnostics.Append(diags...)
+	if r.p != nil && prior != nil && (prior.Tenant.ValueString() != p.Tenant || prior.Name.ValueString() != p.Name) {
+		// A rename or a move replaces the project: the old one's quota is freed.
+		r.p.plans.setProject(prior.Tenant.ValueString(), prior.Name.ValueString(), nil)
+	}
+	if known && r.p != nil && !plan.Namespace.IsUnknown() {
+		r.p.claimNamespace(p.Namespace, platform.Owner{Tenant: p.Tenant, Project: p.Name}, path.Root("namespace"), &resp.Diagnostics)
+		r.p.claimProject(p, &resp.Diagnostics)
+	}
 	if known && r.p != nil && r.p.client.Known() && !resp.Diagnostics.HasError() {
 		c := r.p.clientOrError(&resp.Diagnostics)
 		if c == nil {
 			return
 		}
-		r.planWithinTenant(ctx, c, p, !req.State.Raw.IsNull(), &plan, &resp.Diagnostics)
+		if !plan.Namespace.IsUnknown() {
+			priorNamespace := ""
+			if prior != nil {
+				priorNamespace = prior.Namespace.ValueString()
+			}
+			checkLiveIdentity(ctx, c, p, priorNamespace, &resp.Diagnostics)
+		}
+		priorEffective := types.MapNull(plan.EffectiveGPUQuota.ElementType(ctx))
+		if prior != nil {
+			priorEffective = prior.EffectiveGPUQuota
+		}
+		r.planWithinTenant(ctx, c, p, priorEffective, &plan, &resp.Diagnostics)
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
@@ -73,7 +100,8 @@ func planProjectNamespace(plan *projectModel, configNamespace types.String, diag
 
 // planWithinTenant checks the project against its tenant (planned in this
 // run, or live) and fills its effective quota and placement.
-func (r *projectResource) planWithinTenant(ctx context.Context, c *kube.Client, p platform.Project, exists bool, plan *projectModel, diags *diag.Diagnostics) {
+func (r *projectResource) planWithinTenant(ctx context.Context, c *kube.Client, p platform.Project, priorEffective types.Map,
+	plan *projectModel, diags *diag.Diagnostics) {
 	t, found, err := r.p.tenant(ctx, c, p.Tenant, true)
 	switch {
 	case err != nil:
@@ -96,31 +124,111 @@ func (r *projectResource) planWithinTenant(ctx context.Context, c *kube.Client, 
 	if pl, known, err := r.p.placement(ctx, c, t, true); err == nil && known {
 		plan.Placement = flattenPlacement(pl)
 	}
-	if exists && !plan.Namespace.IsUnknown() {
-		warnBelowUsage(ctx, c, t, eff, plan.Namespace.ValueString(), p.Name, diags)
+	// Only a change can newly fall below usage; an unchanged plan reads nothing more.
+	if !priorEffective.IsNull() && !priorEffective.Equal(plan.EffectiveGPUQuota) && !plan.Namespace.IsUnknown() {
+		warnBelowUsage(ctx, c, t.Catalog, eff, []string{p.Namespace}, fmt.Sprintf("project %q", p.Name), diags)
 	}
 }
 
 // check applies quota.CheckProject to the project within its tenant and
 // among the tenant's other projects. planned selects the plan cache over
-// live objects.
+// live objects. Terraform plans a tenant's projects concurrently, so a
+// sibling may not be planned yet when this project is: an overflow of the
+// tenant total that only a not-yet-planned sibling's live quota causes is a
+// warning (that sibling may be lowered later in this run; if not, its own
+// plan, or the apply-time check, refuses it).
 func (r *projectResource) check(ctx context.Context, c *kube.Client, t tenantView, p platform.Project, planned bool) (quota.Scope, diag.Diagnostics) {
 	var diags diag.Diagnostics
-	siblings, err := r.p.projectQuotas(ctx, c, t.Name, planned)
+	siblings, unplanned, err := r.p.projectQuotas(ctx, c, t.Name, planned)
 	if err != nil {
 		diags.AddError("Cannot check the tenant's other projects", err.Error())
 		return quota.ProjectEffective(t.effective(), p.Quota, t.Catalog.Names()), diags
 	}
-	eff, problems := quota.CheckProject(t.rules(), t.Catalog, p.Rules(), siblings)
-	addProblems(&diags, problems)
+	rules := p.Rules()
+	if prior, live := siblings[p.Name]; live && !planned {
+		rules.Prior = &prior // at apply: refuse only what this write raises
+	}
+	eff, problems := quota.CheckProject(t.rules(), t.Catalog, rules, siblings)
+	if len(unplanned) > 0 && hasTenantTotalError(problems) {
+		known := maps.Clone(siblings)
+		for _, name := range unplanned {
+			delete(known, name)
+		}
+		if _, without := quota.CheckProject(t.rules(), t.Catalog, rules, known); !hasTenantTotalError(without) {
+			for i := range problems {
+				if problems[i].Summary == quota.TenantTotalSummary {
+					problems[i].Severity = quota.Warning
+					problems[i].Detail += fmt.Sprintf(" This counts project(s) %s as they are now: not planned in this run so far, "+
+						"they may be lowered later in it, or be managed in another configuration; their own plans, and the "+
+						"apply, refuse what does not fit.", strings.Join(unplanned, ", "))
+				}
+			}
+		}
+	}
+	addProblems(&diags, r.p.onceForTenant(t.Name, problems))
 	return eff, diags
 }
 
-// warnBelowUsage is rule 6, from the ResourceQuota's status.used.
-func warnBelowUsage(ctx context.Context, c *kube.Client, t tenantView, eff quota.Scope, namespace, name string, diags *diag.Diagnostics) {
-	rq, err := platform.GetResourceQuota(ctx, c, namespace)
-	if err != nil || rq == nil {
-		return
+func hasTenantTotalError(problems []quota.Problem) bool {
+	for _, p := range problems {
+		if p.Severity == quota.Error && p.Summary == quota.TenantTotalSummary {
+			return true
+		}
 	}
-	addProblems(diags, quota.BelowUsage(eff, t.Catalog, platform.QuotaUsed(rq), fmt.Sprintf("project %q", name)))
+	return false
+}
+
+// deletionGrace is how long an apply-time check waits for a deletion to
+// begin that may free the quota it needs: Terraform destroys one project
+// and creates another in the same apply concurrently.
+const deletionGrace = 20 * time.Second
+
+// checkAtApply re-checks the project against the live tenant and projects
+// before any write. When the only broken rule is the tenant total (rule 4),
+// a project being deleted in the same apply may be about to free it: the
+// check waits, within the operation's timeout, while a project of the
+// tenant is being deleted (and for deletionGrace for one to begin), and
+// fails as before only if the overflow stays.
+func (r *projectResource) checkAtApply(ctx context.Context, c *kube.Client, t tenantView, p platform.Project) (quota.Scope, diag.Diagnostics) {
+	begin := time.Now()
+	for {
+		eff, diags := r.check(ctx, c, t, p, false)
+		if !onlyTenantTotal(diags) {
+			return eff, diags
+		}
+		deleting, err := platform.ProjectsBeingDeleted(ctx, c, t.Name)
+		if err != nil || (len(deleting) == 0 && time.Since(begin) > deletionGrace) {
+			return eff, diags
+		}
+		tflog.Info(ctx, "the tenant's projects exceed its limit; waiting for projects being deleted",
+			map[string]any{"tenant": t.Name, "deleting": deleting})
+		select {
+		case <-ctx.Done():
+			return eff, diags
+		case <-time.After(time.Second):
+		}
+		c.Forget() // read what others changed meanwhile
+	}
+}
+
+// onlyTenantTotal reports whether the errors are all rule 4's.
+func onlyTenantTotal(diags diag.Diagnostics) bool {
+	errs := diags.Errors()
+	for _, d := range errs {
+		if d.Summary() != quota.TenantTotalSummary {
+			return false
+		}
+	}
+	return len(errs) > 0
+}
+
+// warnBelowUsage is rule 6: a limit below what the namespaces use now is
+// a warning that quotes the numbers. Usage comes from the quotas' status,
+// or from pods for a family a quota did not count before.
+func warnBelowUsage(ctx context.Context, c *kube.Client, cat quota.Catalog, eff quota.Scope, namespaces []string, scope string, diags *diag.Diagnostics) {
+	used, err := platform.UsedPerQuotaKey(ctx, c, namespaces, cat)
+	if err != nil {
+		return // a warning is not worth failing the plan for
+	}
+	addProblems(diags, quota.BelowUsage(eff, cat, used, scope))
 }

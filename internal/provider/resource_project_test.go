@@ -25,72 +25,6 @@ import (
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/platform"
 )
 
-// TestAccProject_planTimeRules: a broken quota rule fails the plan end to
-// end, with the tenant and project planned in the same run (the plan cache),
-// names the attribute, the values and the fix, and writes nothing. The rules
-// themselves are unit-tested in internal/quota (check_test.go); these cases
-// cover what only the provider does: parsing counts, reading the planned
-// tenant and sibling projects, derived names and reserved labels.
-func TestAccProject_planTimeRules(t *testing.T) {
-	testAccPreCheck(t)
-	tenant := func(q string) string {
-		return platformConfig("  gpu_quota = "+q+"\n  computes = [gpuplane_compute.h100.name]") + `
-resource "gpuplane_compute" "h100" {
-  dataplane     = gpuplane_dataplane.main.name
-  name          = "h100-pool"
-  node_selector = { "pool" = "h100" }
-}
-`
-	}
-	okTenant := tenant(`{ limits = { "NVIDIA-H100" = 8, "Default" = 4 }, requests = { "NVIDIA-H100" = 4 } }`)
-	for name, tc := range map[string]struct {
-		config string
-		want   []string
-	}{
-		"project limit above tenant": {okTenant + projectConfig("vision", `gpu_quota = { limits = { "NVIDIA-H100" = 16 } }`),
-			[]string{`project "vision", family NVIDIA-H100: gpu_quota.limits["NVIDIA-H100"] = 16 (from project) exceeds tenant "research"'s limit of 8`, "at most 8"}},
-		"fraction of a GPU": {tenant(`{ limits = { "NVIDIA-H100" = 0.5 } }`),
-			[]string{`gpu_quota.limits["NVIDIA-H100"] = 0.5`, "whole GPUs", "MIG profile"}},
-		"negative": {tenant(`{ limits = { "Default" = -1 } }`), []string{`gpu_quota.limits["Default"] = -1`}},
-		"projects add up above the tenant": {okTenant +
-			projectConfig("vision", `gpu_quota = { limits = { "NVIDIA-H100" = 6, "Default" = 2 } }`) +
-			projectConfig("nlp", `gpu_quota = { limits = { "NVIDIA-H100" = 6, "Default" = 2 } }`),
-			[]string{`family NVIDIA-H100: the projects' limits add up to 12`, "nlp = 6 (project), vision = 6 (project)", "limit of 8", "overcommit = true"}},
-		"compute not attached to the tenant": {okTenant + projectConfig("vision", `compute = "a100-pool"`),
-			[]string{`compute = "a100-pool"`, `tenant "research"'s computes are [h100-pool]`}},
-		"namespace too long": {okTenant + projectConfig(strings.Repeat("p", 60), ``),
-			[]string{"Project namespace name too long", "(69 characters)", "set namespace explicitly"}},
-		"tenant referenced by a plain string that does not exist": {platformConfig("") + `
-resource "gpuplane_project" "orphan" {
-  tenant = "nobody"
-  name   = "orphan"
-}`, []string{`Tenant "nobody" does not exist`, "tenant = gpuplane_tenant.nobody.name"}},
-		// A project labelled as a membership's binding would lose its own
-		// RoleBindings to the membership sync.
-		"project label with gpuplane's membership key": {okTenant + projectConfig("vision", `labels = { "tenancy.gpuplane.dev/membership" = "research.x" }`),
-			[]string{"Reserved label key", `labels["tenancy.gpuplane.dev/membership"]`, "example.com/membership"}},
-		"tenant label with a key of gpuplane's subdomain": {platformConfig(`  labels = { "attached.tenancy.gpuplane.dev/other" = "true" }`),
-			[]string{"Reserved label key", `labels["attached.tenancy.gpuplane.dev/other"]`}},
-		"project label with the managed-by key": {okTenant + projectConfig("vision", `labels = { "app.kubernetes.io/managed-by" = "me" }`),
-			[]string{"Reserved label key", `labels["app.kubernetes.io/managed-by"]`}},
-	} {
-		t.Run(name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-				Steps: []resource.TestStep{{
-					Config:      tc.config,
-					PlanOnly:    true,
-					ExpectError: wrapped(tc.want...),
-				}},
-			})
-			// Nothing was written: the plan failed before any apply.
-			if exists(t, crds.Dataplanes, "", "main") || exists(t, namespaceGVR, "", "research") {
-				t.Fatal("a failed plan wrote to the cluster")
-			}
-		})
-	}
-}
-
 func TestAccProject_quotaEnforcedByAPIServer(t *testing.T) {
 	testAccPreCheck(t)
 	config := platformConfig(researchTenant) + projectConfig("vision", visionProject) + projectConfig("nlp", nlpProject)
@@ -136,6 +70,8 @@ func TestAccProject_quotaEnforcedByAPIServer(t *testing.T) {
 			},
 			lowerTenantBelowProjectStep(),
 			raiseTenantAndProjectStep(t),
+			lowerTenantAndProjectsStep(t),
+			renameProjectStep(t),
 		},
 	})
 }
@@ -176,15 +112,46 @@ func projectDriftStep(t *testing.T, config string) resource.TestStep {
 	}
 }
 
-// lowerTenantBelowProjectStep: lowering the tenant below an existing
-// project fails the plan and names both.
+// lowerTenantBelowProjectStep: lowering the tenant below a project of the
+// same configuration fails that project's plan, which names both.
 func lowerTenantBelowProjectStep() resource.TestStep {
 	return resource.TestStep{
-		Config: platformConfig(strings.Replace(researchTenant, `"NVIDIA-H100" = 8`, `"NVIDIA-H100" = 3`, 1)) +
+		Config: platformConfig(strings.NewReplacer(`"NVIDIA-H100" = 8`, `"NVIDIA-H100" = 3`, `"NVIDIA-H100" = 4, "Default" = 2 }`,
+			`"NVIDIA-H100" = 3, "Default" = 2 }`).Replace(researchTenant)) +
 			projectConfig("vision", visionProject) + projectConfig("nlp", nlpProject),
-		PlanOnly: true,
-		ExpectError: wrapped(`project "nlp", family NVIDIA-H100: gpu_quota.limits["NVIDIA-H100"] = 4 (from project) exceeds tenant "research"'s limit of 3`,
-			"lower the projects first"),
+		PlanOnly:    true,
+		ExpectError: wrapped(`project "nlp", family NVIDIA-H100: gpu_quota.limits["NVIDIA-H100"] = 4 (from project) exceeds tenant "research"'s limit of 3`),
+	}
+}
+
+// lowerTenantAndProjectsStep: lowering a tenant and its projects in one
+// plan (one pull request) succeeds; each project checks itself against the
+// tenant's planned quota.
+func lowerTenantAndProjectsStep(t *testing.T) resource.TestStep {
+	return resource.TestStep{
+		Config: platformConfig(strings.Replace(researchTenant, `"NVIDIA-H100" = 8`, `"NVIDIA-H100" = 6`, 1)) +
+			projectConfig("vision", strings.Replace(visionProject, `"NVIDIA-H100" = 4`, `"NVIDIA-H100" = 3`, 1)) +
+			projectConfig("nlp", strings.Replace(nlpProject, `"NVIDIA-H100" = 4`, `"NVIDIA-H100" = 3`, 1)),
+		Check: resource.ComposeAggregateTestCheckFunc(
+			checkH100Quota(t, "research-vision", 3),
+			checkH100Quota(t, "research-nlp", 3),
+		),
+	}
+}
+
+// renameProjectStep: renaming a project replaces it, and the old one's
+// quota is freed in the same plan (3 + 3 fit a tenant of 6; counting the
+// old name too, 9 would not).
+func renameProjectStep(t *testing.T) resource.TestStep {
+	return resource.TestStep{
+		Config: platformConfig(strings.Replace(researchTenant, `"NVIDIA-H100" = 8`, `"NVIDIA-H100" = 6`, 1)) +
+			projectConfig("vision", strings.Replace(visionProject, `"NVIDIA-H100" = 4`, `"NVIDIA-H100" = 3`, 1)) +
+			strings.Replace(projectConfig("nlp", strings.Replace(nlpProject, `"NVIDIA-H100" = 4`, `"NVIDIA-H100" = 3`, 1)),
+				`name   = "nlp"`, `name   = "language"`, 1),
+		ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+			plancheck.ExpectResourceAction("gpuplane_project.nlp", plancheck.ResourceActionDestroyBeforeCreate),
+		}},
+		Check: checkH100Quota(t, "research-language", 3),
 	}
 }
 
@@ -199,7 +166,7 @@ func raiseTenantAndProjectStep(t *testing.T) resource.TestStep {
 			statecheck.ExpectKnownValue("gpuplane_project.vision", tfjsonpath.New("effective_gpu_quota").AtMapKey("NVIDIA-H100"),
 				effective(6, 4, "project", "inherited")),
 		},
-		Check: checkQuotaHard(t, "research-vision", "requests.nvidia.com/gpu-h100", 6),
+		Check: checkH100Quota(t, "research-vision", 6),
 	}
 }
 

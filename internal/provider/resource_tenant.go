@@ -8,7 +8,6 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -66,7 +65,9 @@ func (r *tenantResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "An organisation on the dataplane: a cluster-scoped `Tenant`, a namespace named after it, a " +
 			"RoleBinding of `admin_groups` to `admin`, and a ResourceQuota that allows no GPU in the tenant namespace " +
-			"(GPU work runs in projects, under their quotas). Its `gpu_quota` bounds every project's.",
+			"(GPU work runs in projects, under their quotas). Its `gpu_quota` bounds every project's. A tenant's apply rewrites " +
+			"what each of its projects derives from it (quota, per-pod cap, placement, admin binding, labels), wherever the " +
+			"project is managed; its plan warns about live projects that would no longer fit.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "The tenant name.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
@@ -79,11 +80,11 @@ func (r *tenantResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 				Validators: []validator.String{stringvalidator.LengthBetween(1, 256)}},
 			"admin_groups": schema.ListAttribute{ElementType: types.StringType, Optional: true,
 				MarkdownDescription: "Groups bound to `admin` in the tenant namespace and in every project namespace of the tenant.",
-				Validators: []validator.List{listvalidator.SizeAtLeast(1), listvalidator.UniqueValues(),
+				Validators: []validator.List{listvalidator.UniqueValues(),
 					listvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1))}},
 			"computes": schema.ListAttribute{ElementType: types.StringType, Optional: true,
 				MarkdownDescription: "Names of the computes (node pools) the tenant's projects may use.",
-				Validators:          []validator.List{listvalidator.SizeAtLeast(1), listvalidator.UniqueValues(), listvalidator.ValueStringsAre(dnsLabel())}},
+				Validators:          []validator.List{listvalidator.UniqueValues(), listvalidator.ValueStringsAre(dnsLabel())}},
 			"gpu_quota": gpuQuotaAttribute("tenant"),
 			"overcommit": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false),
 				MarkdownDescription: "When false (the default), the projects' limits must add up to at most the tenant's, per " +
@@ -96,7 +97,7 @@ func (r *tenantResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 				Validators: []validator.String{stringvalidator.OneOf("restrict", "cascade")}},
 			"labels": schema.MapAttribute{ElementType: types.StringType, Optional: true,
 				MarkdownDescription: "Labels added to every object of the tenant (e.g. a cost center for billing).",
-				Validators:          []validator.Map{mapvalidator.SizeAtLeast(1), userLabels()}},
+				Validators:          []validator.Map{userLabels()}},
 			"namespace": schema.StringAttribute{Computed: true, MarkdownDescription: "The tenant namespace.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
 			"uid": schema.StringAttribute{Computed: true, MarkdownDescription: "UID of the `Tenant` object.",
@@ -118,7 +119,10 @@ func (r *tenantResource) Configure(_ context.Context, req resource.ConfigureRequ
 }
 
 // expandTenant converts the model; known is false when something the
-// tenant's checks need is unknown.
+// quota checks need (name, dataplane, quota, overcommit) is unknown. Admin
+// groups, labels and computes often come from other resources of the same
+// apply (an identity provider's group): they may be unknown, and the tenant
+// is still checked and recorded for its projects.
 func expandTenant(ctx context.Context, m *tenantModel) (t platform.Tenant, known bool, diags diag.Diagnostics) {
 	q, known, diags := expandGPUQuota(m.GPUQuota)
 	t = platform.Tenant{
@@ -128,8 +132,7 @@ func expandTenant(ctx context.Context, m *tenantModel) (t platform.Tenant, known
 	diags.Append(m.Computes.ElementsAs(ctx, &t.Computes, true)...)
 	diags.Append(m.AdminGroups.ElementsAs(ctx, &t.AdminGroups, true)...)
 	diags.Append(m.Labels.ElementsAs(ctx, &t.Labels, true)...)
-	known = known && !m.Name.IsUnknown() && !m.Dataplane.IsUnknown() && !m.Overcommit.IsUnknown() &&
-		!m.AdminGroups.IsUnknown() && !m.Labels.IsUnknown()
+	known = known && !m.Name.IsUnknown() && !m.Dataplane.IsUnknown() && !m.Overcommit.IsUnknown()
 	return t, known, diags
 }
 
@@ -138,12 +141,12 @@ func flattenTenant(t platform.Tenant, uid string, m *tenantModel) {
 	m.ID, m.Name, m.Namespace = types.StringValue(t.Name), types.StringValue(t.Name), types.StringValue(t.Namespace())
 	m.Dataplane = types.StringValue(t.Dataplane)
 	m.DisplayName = optionalString(t.DisplayName)
-	m.AdminGroups = optionalList(t.AdminGroups)
-	m.Computes = optionalList(t.Computes)
+	m.AdminGroups = listOrPrior(t.AdminGroups, m.AdminGroups)
+	m.Computes = listOrPrior(t.Computes, m.Computes)
 	m.GPUQuota = flattenGPUQuota(t.Quota, m.GPUQuota)
 	m.Overcommit = types.BoolValue(t.Overcommit)
 	m.DeletionPolicy = types.StringValue(orDefault(t.DeletionPolicy, "restrict"))
-	m.Labels = optionalMap(t.Labels)
+	m.Labels = mapOrPrior(t.Labels, m.Labels)
 	m.UID = types.StringValue(uid)
 }
 
@@ -159,14 +162,15 @@ func (r *tenantResource) Create(ctx context.Context, req resource.CreateRequest,
 		return
 	}
 	name := plan.Name.ValueString()
-	if !refuseForeign(ctx, c, foreignObject{crds.Tenants, "", name, "Tenant", strconv.Quote(name), "gpuplane_tenant", name}, &resp.Diagnostics) {
+	owner := platform.Owner{Tenant: name}
+	if !adoptable(ctx, c, existingObject{crds.Tenants, "", name, "Tenant", strconv.Quote(name), "gpuplane_tenant", name, owner}, &resp.Diagnostics) {
 		return
 	}
-	if err := platform.CheckNamespaceAdoptable(ctx, c, name, fmt.Sprintf("tenant %q", name)); err != nil {
+	if err := platform.CheckNamespaceAdoptable(ctx, c, name, owner); err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("name"), "Cannot create tenant", err.Error())
 		return
 	}
-	r.write(ctx, c, &plan, nil, &resp.Diagnostics, &resp.State)
+	r.write(ctx, c, &plan, nil, &resp.Diagnostics, target{&resp.State, true})
 }
 
 func (r *tenantResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -182,7 +186,7 @@ func (r *tenantResource) Update(ctx context.Context, req resource.UpdateRequest,
 	if c == nil {
 		return
 	}
-	r.write(ctx, c, &plan, prior, &resp.Diagnostics, &resp.State)
+	r.write(ctx, c, &plan, prior, &resp.Diagnostics, target{&resp.State, false})
 }
 
 // stateSetter is the part of tfsdk.State that a write needs.
@@ -193,7 +197,7 @@ type stateSetter interface {
 // write re-checks the rules against the live cluster, then writes the
 // Tenant object (the record of intent) and its objects. On a failure after
 // the Tenant is written, the state records it with objects_in_sync = false.
-func (r *tenantResource) write(ctx context.Context, c *kube.Client, m *tenantModel, priorComputes []string, diags *diag.Diagnostics, state stateSetter) {
+func (r *tenantResource) write(ctx context.Context, c *kube.Client, m *tenantModel, priorComputes []string, diags *diag.Diagnostics, w target) {
 	t, eff, d := r.check(ctx, c, m, false)
 	diags.Append(d...)
 	if diags.HasError() {
@@ -208,13 +212,9 @@ func (r *tenantResource) write(ctx context.Context, c *kube.Client, m *tenantMod
 	m.EffectiveGPUQuota = flattenEffectiveQuota(eff)
 	m.ComputeCapacity = r.p.computeCapacity(ctx, c, t, eff, false, &diag.Diagnostics{})
 	m.Phase = types.StringValue("Active")
-	m.ObjectsInSync = types.BoolValue(false)
-	if err := platform.WriteTenantObjects(ctx, c, t.Tenant, t.Catalog, priorComputes); err != nil {
-		diags.AddError("Cannot write the tenant's objects", err.Error()+fmt.Sprintf(partialWriteDetail, "tenant"))
-	} else {
-		m.ObjectsInSync = types.BoolValue(true)
-	}
-	diags.Append(state.Set(ctx, m)...)
+	err = platform.WriteTenantObjects(ctx, c, t.Tenant, t.Catalog, priorComputes)
+	m.ObjectsInSync = types.BoolValue(err == nil)
+	w.finish(ctx, m, "tenant", "Cannot write the tenant's objects", err, diags)
 }
 
 func (r *tenantResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -256,9 +256,9 @@ func (d *providerData) readTenant(ctx context.Context, c *kube.Client, name stri
 	m.Phase = types.StringValue(phase)
 	m.EffectiveGPUQuota = emptyEffective()
 	m.ComputeCapacity = types.MapNull(types.Int64Type)
-	cat, err := d.catalog(ctx, c, t.Dataplane, false)
+	cat, _, err := d.catalog(ctx, c, t.Dataplane, false)
 	if err == nil {
-		view := tenantView{Tenant: *t, Catalog: cat, ComputesKnown: true}
+		view := tenantView{Tenant: *t, Catalog: cat, ComputesKnown: true, CatalogComplete: true}
 		eff := view.effective()
 		m.EffectiveGPUQuota = flattenEffectiveQuota(eff)
 		m.ComputeCapacity = d.computeCapacity(ctx, c, view, eff, false, &diag.Diagnostics{})

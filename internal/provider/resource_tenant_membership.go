@@ -87,8 +87,8 @@ func (r *membershipResource) Schema(ctx context.Context, _ resource.SchemaReques
 			"role": schema.StringAttribute{Required: true, MarkdownDescription: "`admin`, `developer` or `viewer`.",
 				Validators: []validator.String{stringvalidator.OneOf("admin", "developer", "viewer")}},
 			"projects": schema.ListAttribute{ElementType: types.StringType, Optional: true,
-				MarkdownDescription: "Projects of the tenant the role covers; omitted: every project of the tenant, including later ones.",
-				Validators: []validator.List{listvalidator.SizeAtLeast(1), listvalidator.UniqueValues(),
+				MarkdownDescription: "Projects of the tenant the role covers; omitted (or `[]`): every project of the tenant, including later ones.",
+				Validators: []validator.List{listvalidator.UniqueValues(),
 					listvalidator.ValueStringsAre(dnsLabel())}},
 			"objects_in_sync": schema.BoolAttribute{Computed: true,
 				MarkdownDescription: "False when a RoleBinding of the membership was deleted or changed outside Terraform; the next apply restores it."},
@@ -119,7 +119,7 @@ func flattenMembership(mb platform.Membership, m *membershipModel) {
 	m.Tenant, m.Name, m.Role = types.StringValue(mb.Tenant), types.StringValue(mb.Name), types.StringValue(mb.Role)
 	m.Subject = &subjectModel{Kind: types.StringValue(mb.Subject.Kind), Name: types.StringValue(mb.Subject.Name),
 		Namespace: optionalString(mb.Subject.Namespace)}
-	m.Projects = optionalList(mb.Projects)
+	m.Projects = listOrPrior(mb.Projects, m.Projects)
 }
 
 func (r *membershipResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -136,11 +136,11 @@ func (r *membershipResource) Create(ctx context.Context, req resource.CreateRequ
 	mb, _, diags := expandMembership(ctx, &plan)
 	resp.Diagnostics.Append(diags...)
 	id := mb.Tenant + "/" + mb.Name
-	if !refuseForeign(ctx, c, foreignObject{crds.TenantMemberships, "", mb.Key(), "TenantMembership", strconv.Quote(mb.Key()),
-		"gpuplane_tenant_membership", id}, &resp.Diagnostics) {
+	if !adoptable(ctx, c, existingObject{crds.TenantMemberships, "", mb.Key(), "TenantMembership", strconv.Quote(mb.Key()),
+		"gpuplane_tenant_membership", id, platform.Owner{Tenant: mb.Tenant}}, &resp.Diagnostics) {
 		return
 	}
-	r.write(ctx, c, mb, &plan, &resp.Diagnostics, &resp.State)
+	r.write(ctx, c, mb, &plan, &resp.Diagnostics, target{&resp.State, true})
 }
 
 func (r *membershipResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -156,14 +156,20 @@ func (r *membershipResource) Update(ctx context.Context, req resource.UpdateRequ
 	}
 	mb, _, diags := expandMembership(ctx, &plan)
 	resp.Diagnostics.Append(diags...)
-	r.write(ctx, c, mb, &plan, &resp.Diagnostics, &resp.State)
+	r.write(ctx, c, mb, &plan, &resp.Diagnostics, target{&resp.State, false})
 }
 
 // write writes the TenantMembership first, then its RoleBindings (see
 // platform.SyncMemberBindings for why concurrent projects lose none).
-func (r *membershipResource) write(ctx context.Context, c *kube.Client, mb platform.Membership, m *membershipModel, diags *diag.Diagnostics, state stateSetter) {
-	if _, found, err := r.p.tenant(ctx, c, mb.Tenant, false); err != nil || !found {
-		diags.AddAttributeError(path.Root("tenant"), "Unknown tenant", fmt.Sprintf("Tenant %q does not exist (%v).", mb.Tenant, err))
+func (r *membershipResource) write(ctx context.Context, c *kube.Client, mb platform.Membership, m *membershipModel, diags *diag.Diagnostics, w target) {
+	_, found, err := r.p.tenant(ctx, c, mb.Tenant, false)
+	if err != nil {
+		diags.AddAttributeError(path.Root("tenant"), "Cannot read tenant", err.Error())
+		return
+	}
+	if !found {
+		diags.AddAttributeError(path.Root("tenant"), "Unknown tenant", fmt.Sprintf("Tenant %q does not exist. Create it (gpuplane_tenant), "+
+			"or reference one that does.", mb.Tenant))
 		return
 	}
 	if err := platform.WriteMembership(ctx, c, mb); err != nil {
@@ -171,13 +177,9 @@ func (r *membershipResource) write(ctx context.Context, c *kube.Client, mb platf
 		return
 	}
 	m.ID = types.StringValue(mb.Tenant + "/" + mb.Name)
-	m.ObjectsInSync = types.BoolValue(false)
-	if err := platform.SyncMemberBindings(ctx, c, mb); err != nil {
-		diags.AddError("Cannot write the membership's RoleBindings", err.Error()+fmt.Sprintf(partialWriteDetail, "membership"))
-	} else {
-		m.ObjectsInSync = types.BoolValue(true)
-	}
-	diags.Append(state.Set(ctx, m)...)
+	err = platform.SyncMemberBindings(ctx, c, mb)
+	m.ObjectsInSync = types.BoolValue(err == nil)
+	w.finish(ctx, m, "membership", "Cannot write the membership's RoleBindings", err, diags)
 }
 
 func (r *membershipResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {

@@ -55,7 +55,15 @@ func (r *membershipResource) ModifyPlan(ctx context.Context, req resource.Modify
 	plan.ObjectsInSync = types.BoolValue(true)
 	mb, known, diags := expandMembership(ctx, &plan)
 	resp.Diagnostics.Append(diags...)
-	if known && r.p.client.Known() && !resp.Diagnostics.HasError() {
+	replan := false
+	if known {
+		if !req.State.Raw.IsNull() {
+			r.p.plans.expectReplan("membership/" + mb.Key())
+		} else {
+			replan = r.p.plans.replanned("membership/" + mb.Key())
+		}
+	}
+	if known && !replan && r.p.client.Known() && !resp.Diagnostics.HasError() {
 		if c := r.p.clientOrError(&resp.Diagnostics); c != nil {
 			resp.Diagnostics.Append(r.p.checkMembership(ctx, c, mb)...)
 		}
@@ -68,13 +76,18 @@ func (r *membershipResource) ModifyPlan(ctx context.Context, req resource.Modify
 // the tenant has the same subject.
 func (d *providerData) checkMembership(ctx context.Context, c *kube.Client, mb platform.Membership) diag.Diagnostics {
 	var diags diag.Diagnostics
-	if _, found, err := d.tenant(ctx, c, mb.Tenant, true); err != nil || !found {
-		diags.AddAttributeError(path.Root("tenant"), "Unknown tenant",
-			fmt.Sprintf("Tenant %q does not exist and is not planned in this run (%v). Reference it, e.g. tenant = gpuplane_tenant.%s.name.",
-				mb.Tenant, err, mb.Tenant))
+	_, found, err := d.tenant(ctx, c, mb.Tenant, true)
+	if err != nil {
+		diags.AddAttributeError(path.Root("tenant"), "Cannot read tenant", err.Error())
 		return diags
 	}
-	planned, err := d.projectQuotas(ctx, c, mb.Tenant, true)
+	if !found {
+		diags.AddAttributeError(path.Root("tenant"), "Unknown tenant",
+			fmt.Sprintf("Tenant %q does not exist and is not planned in this run. Reference it, e.g. tenant = gpuplane_tenant.%s.name.",
+				mb.Tenant, mb.Tenant))
+		return diags
+	}
+	planned, _, err := d.projectQuotas(ctx, c, mb.Tenant, true)
 	if err != nil {
 		diags.AddError("Cannot list the tenant's projects", err.Error())
 		return diags

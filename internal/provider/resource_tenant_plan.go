@@ -35,12 +35,21 @@ func (r *tenantResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 	plan.EffectiveGPUQuota = unknownEffective()
 	plan.ComputeCapacity = types.MapUnknown(types.Int64Type)
 
-	_, known, diags := expandTenant(ctx, &plan)
+	tenant, known, diags := expandTenant(ctx, &plan)
 	resp.Diagnostics.Append(diags...)
+	owner := platform.Owner{Tenant: tenant.Name}
+	if r.p != nil && !plan.Name.IsUnknown() {
+		r.p.claimNamespace(tenant.Namespace(), owner, path.Root("name"), &resp.Diagnostics)
+	}
 	if known && r.p != nil && r.p.client.Known() {
 		c := r.p.clientOrError(&resp.Diagnostics)
 		if c == nil {
 			return
+		}
+		if req.State.Raw.IsNull() {
+			if err := platform.CheckNamespaceAdoptable(ctx, c, tenant.Namespace(), owner); err != nil {
+				resp.Diagnostics.AddAttributeError(path.Root("name"), "Namespace not available", err.Error())
+			}
 		}
 		t, eff, diags := r.check(ctx, c, &plan, true)
 		resp.Diagnostics.Append(diags...)
@@ -48,6 +57,7 @@ func (r *tenantResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 			plan.EffectiveGPUQuota = flattenEffectiveQuota(eff)
 			r.p.plans.setTenant(t)
 			plan.ComputeCapacity = r.p.computeCapacity(ctx, c, t, eff, true, &resp.Diagnostics)
+			r.warnTenantBelowUsage(ctx, c, req, t, eff, plan.EffectiveGPUQuota, &resp.Diagnostics)
 		}
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
@@ -59,7 +69,7 @@ func (r *tenantResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 // dataplane and computes. eff is nil when the check could not run.
 func (r *tenantResource) check(ctx context.Context, c *kube.Client, m *tenantModel, planned bool) (tenantView, quota.Scope, diag.Diagnostics) {
 	var diags diag.Diagnostics
-	cat, err := r.p.catalog(ctx, c, m.Dataplane.ValueString(), planned)
+	cat, complete, err := r.p.catalog(ctx, c, m.Dataplane.ValueString(), planned)
 	if errors.Is(err, errCatalogUnknown) {
 		return tenantView{}, nil, diags
 	}
@@ -69,7 +79,7 @@ func (r *tenantResource) check(ctx context.Context, c *kube.Client, m *tenantMod
 	}
 	tenant, _, d := expandTenant(ctx, m)
 	diags.Append(d...)
-	t := tenantView{Tenant: tenant, Catalog: cat, ComputesKnown: !m.Computes.IsUnknown()}
+	t := tenantView{Tenant: tenant, Catalog: cat, ComputesKnown: !m.Computes.IsUnknown(), CatalogComplete: complete}
 	if diags.HasError() {
 		return t, nil, diags
 	}
@@ -83,7 +93,7 @@ func (r *tenantResource) check(ctx context.Context, c *kube.Client, m *tenantMod
 		rules = append(rules, p.Rules())
 	}
 	eff, problems := quota.CheckTenant(t.rules(), cat, rules)
-	addProblems(&diags, problems)
+	addProblems(&diags, r.p.onceForTenant(t.Name, problems))
 	if t.ComputesKnown {
 		if _, _, err := r.p.placement(ctx, c, t, planned); err != nil {
 			diags.AddAttributeError(path.Root("computes"), "Unknown compute", err.Error())
@@ -101,7 +111,7 @@ func (d *providerData) computeCapacity(ctx context.Context, c *kube.Client, t te
 		unknown = types.MapUnknown(types.Int64Type)
 	}
 	placement, known, err := d.placement(ctx, c, t, planned)
-	if err != nil || !known {
+	if err != nil || !known || !t.CatalogComplete {
 		return unknown
 	}
 	if len(placement) == 0 {
@@ -121,4 +131,24 @@ func (d *providerData) computeCapacity(ctx context.Context, c *kube.Client, t te
 		}
 	}
 	return types.MapValueMust(types.Int64Type, int64Values(capacity))
+}
+
+// warnTenantBelowUsage is rule 6 for a tenant whose effective quota the
+// plan changes: the tenant total (its namespace and every project's)
+// against its new limits.
+func (r *tenantResource) warnTenantBelowUsage(ctx context.Context, c *kube.Client, req resource.ModifyPlanRequest, t tenantView,
+	eff quota.Scope, planned types.Map, diags *diag.Diagnostics) {
+	var prior types.Map
+	if req.State.Raw.IsNull() || req.State.GetAttribute(ctx, path.Root("effective_gpu_quota"), &prior).HasError() || prior.Equal(planned) {
+		return
+	}
+	projects, err := platform.ListProjects(ctx, c, t.Name)
+	if err != nil {
+		return
+	}
+	namespaces := []string{t.Namespace()}
+	for _, p := range projects {
+		namespaces = append(namespaces, p.Namespace)
+	}
+	warnBelowUsage(ctx, c, t.Catalog, eff, namespaces, fmt.Sprintf("tenant %q", t.Name), diags)
 }

@@ -96,3 +96,140 @@ func createForeignProject(t *testing.T, tenant, name string) {
 		t.Fatal(err)
 	}
 }
+
+// TestAccTenant_valuesKnownOnlyAtApply: a tenant whose admin groups and
+// labels come from another resource of the same apply (an identity
+// provider's group) is still checked, and its projects against it; so is a
+// catalog some of whose families are known only at apply.
+func TestAccTenant_valuesKnownOnlyAtApply(t *testing.T) {
+	testAccPreCheck(t)
+	config := func(group string, tenantLimit, projectLimit int) string {
+		return fmt.Sprintf(`
+resource "terraform_data" "idp_group" { input = %[1]q }
+`, group) + platformConfig(fmt.Sprintf(`
+  admin_groups = [terraform_data.idp_group.output]
+  labels       = { "team" = terraform_data.idp_group.output }
+  gpu_quota    = { limits = { "NVIDIA-H100" = %d } }
+`, tenantLimit)) + projectConfig("vision", fmt.Sprintf(`gpu_quota = { limits = { "NVIDIA-H100" = %d } }`, projectLimit))
+	}
+	partlyKnownCatalog := `
+resource "terraform_data" "resource_name" { input = "nvidia.com/gpu-b200" }
+resource "gpuplane_dataplane" "main" {
+  name = "main"
+  gpu_families = {
+    "NVIDIA-H100" = { resource_name = "nvidia.com/gpu-h100" }
+    "NVIDIA-B200" = { resource_name = terraform_data.resource_name.output }
+  }
+}
+resource "gpuplane_tenant" "research" {
+  dataplane = gpuplane_dataplane.main.name
+  name      = "research"
+  gpu_quota = { limits = { "NVIDIA-V100" = 1 } }
+}`
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             checkNoGpuplaneObjects,
+		Steps: []resource.TestStep{
+			{
+				// Before: "Tenant research does not exist and is not planned".
+				Config:      config("research-admins", 8, 16),
+				PlanOnly:    true,
+				ExpectError: wrapped(`project "vision", family NVIDIA-H100: gpu_quota.limits["NVIDIA-H100"] = 16 (from project) exceeds tenant "research"'s limit of 8`),
+			},
+			{
+				Config: config("research-admins", 8, 4),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectKnownValue("gpuplane_project.vision",
+						tfjsonpath.New("effective_gpu_quota").AtMapKey("NVIDIA-H100").AtMapKey("limit"), knownvalue.Int64Exact(4))},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: checkLabelled(t, "research-vision", map[string]string{"team": "research-admins"}),
+			},
+			{
+				// An existing tenant lowered while its groups change: the
+				// project is checked against the planned limit (2), not the
+				// live one (8).
+				Config:      config("research-admins-v2", 2, 4),
+				PlanOnly:    true,
+				ExpectError: wrapped(`gpu_quota.limits["NVIDIA-H100"] = 4 (from project) exceeds tenant "research"'s limit of 2`),
+			},
+			{
+				// Families are known, their resources not yet: keys are checked.
+				Config:      partlyKnownCatalog,
+				PlanOnly:    true,
+				ExpectError: wrapped(`gpu_quota.limits["NVIDIA-V100"] names "NVIDIA-V100", which is not a GPU family of the dataplane`),
+			},
+		},
+	})
+}
+
+// TestAccTenant_computeCapacityPlannedWithCatalog: a tenant planned with its
+// dataplane in one run counts its computes' GPUs with the families' node
+// selectors, as apply does (no "inconsistent result after apply").
+func TestAccTenant_computeCapacityPlannedWithCatalog(t *testing.T) {
+	testAccPreCheck(t)
+	fakeGPUNode(t, "cap-h100", map[string]string{"pool": "cap", "gpu": "h100"}, map[string]int64{"nvidia.com/gpu-h100": 8})
+	fakeGPUNode(t, "cap-other", map[string]string{"pool": "cap"}, map[string]int64{"nvidia.com/gpu-h100": 8})
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             checkNoGpuplaneObjects,
+		Steps: []resource.TestStep{{
+			Config: `
+resource "gpuplane_dataplane" "main" {
+  name         = "main"
+  gpu_families = { "NVIDIA-H100" = { resource_name = "nvidia.com/gpu-h100", node_selector = { "gpu" = "h100" } } }
+}
+resource "gpuplane_compute" "cap" {
+  dataplane     = gpuplane_dataplane.main.name
+  name          = "cap-pool"
+  node_selector = { "pool" = "cap" }
+}
+resource "gpuplane_tenant" "research" {
+  dataplane = gpuplane_dataplane.main.name
+  name      = "research"
+  computes  = [gpuplane_compute.cap.name]
+}`,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("gpuplane_tenant.research", tfjsonpath.New("compute_gpu_capacity"),
+					knownvalue.MapExact(map[string]knownvalue.Check{"NVIDIA-H100": knownvalue.Int64Exact(8)})),
+			},
+			ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+		}},
+	})
+}
+
+// TestAccTenant_changeReachesProjectsManagedElsewhere: a tenant's apply
+// rewrites what its projects derive from it (quota, per-pod cap, labels),
+// also for a project another configuration manages.
+func TestAccTenant_changeReachesProjectsManagedElsewhere(t *testing.T) {
+	testAccPreCheck(t)
+	tenant := func(limit, costCenter string) string {
+		return platformConfig(fmt.Sprintf(`
+  deletion_policy = "cascade"
+  labels          = { "cost-center" = %q }
+  gpu_quota       = { limits = { "NVIDIA-H100" = %s }, requests = { "NVIDIA-H100" = 2 } }
+`, costCenter, limit))
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             checkNoGpuplaneObjects,
+		Steps: []resource.TestStep{
+			{Config: tenant("8", "r-42")},
+			{
+				PreConfig: func() { createForeignProject(t, "research", "stray") },
+				Config:    tenant("6", "r-43"),
+				Check: resource.ComposeAggregateTestCheckFunc(
+					checkH100Quota(t, "research-stray", 6),
+					checkLabelled(t, "research-stray", map[string]string{"cost-center": "r-43", platform.LabelProject: "stray"}),
+					func(*terraform.State) error {
+						p, err := platform.FindProject(context.Background(), testClient(t), "research", "stray", "")
+						if err != nil || p == nil || p.MaxPerPod["nvidia.com/gpu-h100"] != 2 {
+							return fmt.Errorf("stray's per-pod cap: %+v, %v; want nvidia.com/gpu-h100 = 2", p, err)
+						}
+						return nil
+					},
+				),
+			},
+		},
+	})
+}

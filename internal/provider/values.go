@@ -8,8 +8,9 @@ import (
 )
 
 // Conversions of plain Go values to and from Terraform values. Empty
-// collections read back as null: gpuplane does not store them, and a
-// configuration that omits them must not show a diff.
+// collections mean the same as omitted (modules pass `{}` and `[]` as
+// defaults): gpuplane stores neither, and reads them back as null, or as
+// the empty value the prior state holds, so that neither form shows a diff.
 
 func optionalString(s string) types.String {
 	if s == "" {
@@ -31,6 +32,24 @@ func optionalMap(m map[string]string) types.Map {
 	}
 	v, _ := types.MapValueFrom(context.Background(), types.StringType, m)
 	return v
+}
+
+// listOrPrior is optionalList, except that an empty list reads back as
+// prior when prior is an empty list too (the configuration wrote []).
+func listOrPrior(s []string, prior types.List) types.List {
+	if len(s) == 0 && !prior.IsNull() && !prior.IsUnknown() && len(prior.Elements()) == 0 {
+		return prior
+	}
+	return optionalList(s)
+}
+
+// mapOrPrior is optionalMap, except that an empty map reads back as prior
+// when prior is an empty map too (the configuration wrote {}).
+func mapOrPrior(m map[string]string, prior types.Map) types.Map {
+	if len(m) == 0 && !prior.IsNull() && !prior.IsUnknown() && len(prior.Elements()) == 0 {
+		return prior
+	}
+	return optionalMap(m)
 }
 
 func stringValues(s []string) []attr.Value {

@@ -21,6 +21,12 @@ type Project struct {
 	Name    string
 	Quota   Quota
 	Compute string // "" when none
+	// Prior, at apply, is the quota the project has in the cluster now
+	// (nil for a new one): rule 4 then refuses only families whose limit
+	// the write raises. A write that keeps or lowers a family's limit
+	// cannot worsen the tenant total, and projects lowered together in one
+	// apply must not wait for each other.
+	Prior *Quota
 }
 
 // Effective is the tenant's effective quota for the catalog's families.
@@ -28,13 +34,16 @@ func (t Tenant) Effective(c Catalog) Scope {
 	return TenantEffective(t.Quota, c.Names())
 }
 
-// lowerProjectsFirst ends the tenant's errors about its projects.
-const lowerProjectsFirst = " To lower a tenant and its projects together, lower the projects first (one apply), then the tenant."
+// liveProjectsAdvice ends the tenant's warnings about its live projects.
+const liveProjectsAdvice = " Projects planned in the same run check themselves against the tenant's new quota, so a tenant and " +
+	"its projects may be lowered together; a project managed in another configuration keeps its quota until that " +
+	"configuration lowers it."
 
 // CheckTenant applies the rules to a tenant: rules 1, 2 and 5 on the tenant
-// itself; rules 3 and 4 against the given live projects (projects planned in
-// the same run check themselves against the tenant), reported on
-// ["gpu_quota"] with errors saying to lower the projects first; and rule 7:
+// itself; rules 3 and 4 against the given live projects, as warnings on
+// ["gpu_quota"] that name them (projects planned in the same run check
+// themselves against the tenant, with errors; live ones may be managed in
+// another configuration, and the tenant cannot wait for it); and rule 7:
 // no live project uses a compute the tenant no longer lists (only when
 // ComputesKnown), reported on ["computes"]. It returns the tenant's
 // effective quota and the problems in that order.
@@ -54,10 +63,11 @@ func CheckTenant(t Tenant, c Catalog, projects []Project) (Scope, []Problem) {
 	}
 	cross = append(cross, CheckTenantTotal(t.Name, eff, scopes, t.Overcommit)...)
 	for i := range cross {
-		// Reported on the tenant: point at its quota, and say how to lower both.
+		// Reported on the tenant: point at its quota; never fail the tenant.
 		cross[i].Attribute = []string{"gpu_quota"}
 		if cross[i].Severity == Error {
-			cross[i].Detail += lowerProjectsFirst
+			cross[i].Severity = Warning
+			cross[i].Detail += liveProjectsAdvice
 		}
 	}
 	problems = append(problems, cross...)
@@ -97,7 +107,18 @@ func CheckProject(t Tenant, c Catalog, p Project, siblings map[string]Quota) (Sc
 		}
 	}
 	scopes[p.Name] = eff
-	problems = append(problems, CheckTenantTotal(t.Name, teff, scopes, t.Overcommit)...)
+	total := CheckTenantTotal(t.Name, teff, scopes, t.Overcommit)
+	if p.Prior != nil {
+		prior := ProjectEffective(teff, *p.Prior, families)
+		total = slices.DeleteFunc(total, func(pr Problem) bool {
+			if pr.Severity != Error || len(pr.Attribute) < 3 {
+				return false
+			}
+			f := pr.Attribute[2]
+			return eff[f].Limit.LessOrEqual(prior[f].Limit) // not raised: not this write's to refuse
+		})
+	}
+	problems = append(problems, total...)
 
 	if p.Compute != "" && t.ComputesKnown && !slices.Contains(t.Computes, p.Compute) {
 		problems = append(problems, Problem{Attribute: []string{"compute"}, Summary: "Compute not attached to the tenant",

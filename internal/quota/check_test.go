@@ -97,7 +97,7 @@ func dump(ps []Problem) string {
 	return b.String()
 }
 
-const lowerFirst = "To lower a tenant and its projects together, lower the projects first (one apply), then the tenant."
+const lowerFirst = "a project managed in another configuration keeps its quota until that configuration lowers it"
 
 func TestCheckTenant(t *testing.T) {
 	sharedCatalog := Catalog{
@@ -126,11 +126,9 @@ func TestCheckTenant(t *testing.T) {
 		"negative": {
 			tenant: tenantWith(Quota{Limits: counts{"Default": -1}}),
 			want: []wantProblem{
+				// Rule 1 alone: rule 4 skips a negative limit rather than
+				// report that no projects add up to more than it.
 				{Error, atLimits("Default"), "Negative GPU quota", []string{`gpu_quota.limits["Default"] = -1`}},
-				// As the provider does today: with no projects, the sum 0 is
-				// above the negative limit (rule 4 does not skip invalid limits).
-				{Error, atQuota, "Projects exceed their tenant's GPU limit", []string{"family NVIDIA-A100: the projects' limits add up to 0 ()", lowerFirst}},
-				{Error, atQuota, "Projects exceed their tenant's GPU limit", []string{"family NVIDIA-H100: the projects' limits add up to 0 ()", lowerFirst}},
 			},
 		},
 		"families sharing a resource": {
@@ -143,12 +141,12 @@ func TestCheckTenant(t *testing.T) {
 		"valid tenant": {tenant: okTenant},
 		"valid tenant with valid live projects": {tenant: okTenant, projects: []Project{vision,
 			{Name: "nlp", Quota: Quota{Limits: counts{"NVIDIA-H100": 4, "Default": 2}, Requests: counts{"NVIDIA-H100": 1}}}}},
-		"live project above a lowered tenant": {
+		"live project above a lowered tenant: warnings that name it, the tenant never fails on it": {
 			tenant: lowered, projects: []Project{{Name: "vision", Quota: Quota{Limits: counts{"NVIDIA-H100": 6, "Default": 2}}}},
 			want: []wantProblem{
-				{Error, atQuota, "Project GPU limit above its tenant's",
+				{Warning, atQuota, "Project GPU limit above its tenant's",
 					[]string{`project "vision", family NVIDIA-H100: gpu_quota.limits["NVIDIA-H100"] = 6 (from project) exceeds tenant "research"'s limit of 4`, "at most 4", lowerFirst}},
-				{Error, atQuota, "Projects exceed their tenant's GPU limit",
+				{Warning, atQuota, "Projects exceed their tenant's GPU limit",
 					[]string{`family NVIDIA-H100: the projects' limits add up to 6`, "vision = 6 (project)", "limit of 4", lowerFirst}},
 			},
 		},
@@ -176,8 +174,8 @@ func TestCheckTenant(t *testing.T) {
 			want: []wantProblem{
 				{Error, atLimits("nvidia.com/gpu"), "Unknown GPU family", nil},
 				{Error, atRequests("NVIDIA-H100"), "GPU request above limit", nil},
-				{Error, atQuota, "Project GPU limit above its tenant's", []string{"family NVIDIA-H100", lowerFirst}},
-				{Error, atQuota, "Projects exceed their tenant's GPU limit", []string{"family NVIDIA-H100", lowerFirst}},
+				{Warning, atQuota, "Project GPU limit above its tenant's", []string{"family NVIDIA-H100", lowerFirst}},
+				{Warning, atQuota, "Projects exceed their tenant's GPU limit", []string{"family NVIDIA-H100", lowerFirst}},
 				{Error, atComputes, "Compute still in use", nil},
 			},
 		},
@@ -308,5 +306,38 @@ func TestCheckProject(t *testing.T) {
 func TestTenantEffectiveMethod(t *testing.T) {
 	if got, want := okTenant.Effective(accCatalog), TenantEffective(okTenant.Quota, accCatalog.Names()); !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
+	}
+}
+
+// TestCheckProjectAtApplyRefusesOnlyRaises: at apply, rule 4 refuses a
+// write only for a family whose limit it raises; projects lowered together
+// in one apply each see the other's old quota, and must not refuse each
+// other.
+func TestCheckProjectAtApplyRefusesOnlyRaises(t *testing.T) {
+	cat := Catalog{"A": {ResourceName: "a.example/gpu"}, "B": {ResourceName: "b.example/gpu"}}
+	tenant := Tenant{Name: "research", Quota: Quota{Limits: map[string]int64{"A": 6, "B": 6}}}
+	old := Quota{Limits: map[string]int64{"A": 4, "B": 2}}
+	siblings := map[string]Quota{"nlp": {Limits: map[string]int64{"A": 4, "B": 4}}}
+	for name, tc := range map[string]struct {
+		quota  Quota
+		prior  *Quota
+		failed []string // families refused
+	}{
+		"lowered while a sibling still has its old quota": {Quota{Limits: map[string]int64{"A": 3, "B": 2}}, &old, nil},
+		"raised: refused for the raised family only":      {Quota{Limits: map[string]int64{"A": 3, "B": 3}}, &old, []string{"B"}},
+		"new project: every overflowing family":           {Quota{Limits: map[string]int64{"A": 3, "B": 3}}, nil, []string{"A", "B"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, problems := CheckProject(tenant, cat, Project{Name: "vision", Quota: tc.quota, Prior: tc.prior}, siblings)
+			var failed []string
+			for _, p := range Errors(problems) {
+				if p.Summary == TenantTotalSummary {
+					failed = append(failed, p.Attribute[2])
+				}
+			}
+			if strings.Join(failed, ",") != strings.Join(tc.failed, ",") {
+				t.Errorf("refused families %v, want %v (%v)", failed, tc.failed, problems)
+			}
+		})
 	}
 }

@@ -65,6 +65,9 @@ func CheckKeys(q Quota, c Catalog, scope string) []Problem {
 			at := quotaPath(part.name, k)
 			if _, ok := c[k]; !ok && k != DefaultKey {
 				hint := ""
+				if strings.EqualFold(k, DefaultKey) {
+					hint = fmt.Sprintf(" Write %q, with a capital D.", DefaultKey)
+				}
 				if strings.Contains(k, "/") || strings.HasPrefix(k, "requests.") || strings.HasPrefix(k, "limits.") {
 					hint = " Write the family name, not a Kubernetes resource or quota key: gpuplane writes requests.<resource> itself."
 				}
@@ -120,16 +123,23 @@ func CheckProjectInTenant(tenant string, t Scope, project string, p Scope) []Pro
 	return out
 }
 
+// TenantTotalSummary is the summary of rule 4's error without overcommit.
+const TenantTotalSummary = "Projects exceed their tenant's GPU limit"
+
+// OvercommitSummary is the summary of rule 4's warning under overcommit.
+const OvercommitSummary = "Tenant GPU quota overcommitted"
+
 // CheckTenantTotal is rule 4. Without overcommit, the projects' effective
 // limits add up to at most the tenant's limit, per family; per-namespace
 // ResourceQuotas then guarantee the tenant total. With overcommit, a sum
-// above the tenant's limit is a warning: it is reported, not refused.
+// above the tenant's limit is one warning for all families: it is
+// reported, not refused.
 func CheckTenantTotal(tenant string, t Scope, projects map[string]Scope, overcommit bool) []Problem {
-	var out []Problem
+	var out, over []string
 	names := sortedKeys(projects)
 	for _, f := range sortedKeys(t) {
 		tl := t[f].Limit
-		if tl.Unlimited {
+		if tl.Unlimited || tl.N < 0 { // a negative limit is rule 1's
 			continue
 		}
 		var sum int64
@@ -149,11 +159,7 @@ func CheckTenantTotal(tenant string, t Scope, projects map[string]Scope, overcom
 			continue
 		}
 		if overcommit {
-			out = append(out, Problem{Severity: Warning, Attribute: []string{"gpu_quota"}, Summary: "Tenant GPU quota overcommitted",
-				Detail: fmt.Sprintf("tenant %q, family %s: the projects' limits add up to %d (%s), above the tenant's %d. "+
-					"With overcommit = true each project stays within the tenant's limit but they share it: the tenant total "+
-					"is reported (gpuplane_gpu_usage, oversubscribed) and not refused at admission.",
-					tenant, f, sum, strings.Join(parts, ", "), tl.N)})
+			over = append(over, fmt.Sprintf("family %s: the projects' limits add up to %d (%s), above the tenant's %d", f, sum, strings.Join(parts, ", "), tl.N))
 			continue
 		}
 		fix := "Lower the projects' limits, raise the tenant's, or set overcommit = true to let projects share the tenant's pool."
@@ -161,11 +167,21 @@ func CheckTenantTotal(tenant string, t Scope, projects map[string]Scope, overcom
 			fix = fmt.Sprintf("Project(s) %s set no limit for %s and so count with the tenant's whole limit: give them an explicit "+
 				"limit (gpu_quota.limits[%q] or \"Default\"). Otherwise %s", strings.Join(inheriting, ", "), f, f, strings.ToLower(fix[:1])+fix[1:])
 		}
-		out = append(out, Problem{Attribute: quotaPath("limits", f), Summary: "Projects exceed their tenant's GPU limit",
-			Detail: fmt.Sprintf("tenant %q, family %s: the projects' limits add up to %d (%s), above the tenant's limit of %d "+
-				"(overcommit = false). %s", tenant, f, sum, strings.Join(parts, ", "), tl.N, fix)})
+		out = append(out, fmt.Sprintf("%s\x00%s", f, fmt.Sprintf("tenant %q, family %s: the projects' limits add up to %d (%s), above the tenant's limit of %d "+
+			"(overcommit = false). %s", tenant, f, sum, strings.Join(parts, ", "), tl.N, fix)))
 	}
-	return out
+	var problems []Problem
+	for _, o := range out {
+		f, detail, _ := strings.Cut(o, "\x00")
+		problems = append(problems, Problem{Attribute: quotaPath("limits", f), Summary: TenantTotalSummary, Detail: detail})
+	}
+	if len(over) > 0 {
+		problems = append(problems, Problem{Severity: Warning, Attribute: []string{"gpu_quota"}, Summary: OvercommitSummary,
+			Detail: fmt.Sprintf("tenant %q: %s. With overcommit = true each project stays within the tenant's limit but they share it: "+
+				"the tenant total is reported (gpuplane_gpu_usage, oversubscribed) and not refused at admission.",
+				tenant, strings.Join(over, "; "))})
+	}
+	return problems
 }
 
 // CheckSharedResources is rule 5: families that share a Kubernetes resource
@@ -174,6 +190,9 @@ func CheckTenantTotal(tenant string, t Scope, projects map[string]Scope, overcom
 func CheckSharedResources(s Scope, c Catalog, scope string) []Problem {
 	byKey := map[string][]string{}
 	for _, name := range c.Names() {
+		if c[name].ResourceName == "" && c[name].DeviceClass == "" {
+			continue // known only at apply, and checked then
+		}
 		byKey[c[name].QuotaKey()] = append(byKey[c[name].QuotaKey()], name)
 	}
 	var out []Problem

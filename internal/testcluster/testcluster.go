@@ -142,3 +142,23 @@ func (c *Cluster) Stop() {
 	}
 	_ = os.RemoveAll(c.dir)
 }
+
+// Main runs a package's tests (a TestMain calls it): with TF_ACC set it
+// starts one cluster for all of them first, hands it to started, and
+// stops it after; without TF_ACC only the unit tests run, with no cluster.
+func Main(m interface{ Run() int }, started func(*Cluster)) {
+	if os.Getenv("TF_ACC") == "" {
+		os.Exit(m.Run())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	c, err := Start(ctx)
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "starting the test cluster:", err)
+		os.Exit(1)
+	}
+	started(c)
+	code := m.Run()
+	c.Stop()
+	os.Exit(code)
+}
