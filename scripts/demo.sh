@@ -58,6 +58,8 @@ MSG
 
 down() {
   if [ -f "$demo/pid" ] && kill -0 "$(cat "$demo/pid")" 2>/dev/null; then
+    # Deletion protection refuses to delete namespaces that still run pods.
+    "$root/bin/gpuplane-demo-pods" -kubeconfig "$cp_dir/kubeconfig" -delete > /dev/null || true
     tf destroy -auto-approve -input=false -var "kubeconfig=$cp_dir/kubeconfig" > "$demo/destroy.log" 2>&1 || cat "$demo/destroy.log"
     kill "$(cat "$demo/pid")"
     while kill -0 "$(cat "$demo/pid")" 2>/dev/null; do sleep 0.2; done

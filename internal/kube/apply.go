@@ -16,6 +16,13 @@ func (c *Client) ApplyOptions() metav1.ApplyOptions {
 	return metav1.ApplyOptions{FieldManager: c.FieldManager}
 }
 
+// ForceApplyOptions take over, from other field managers, exactly the
+// fields the apply sends; fields it does not send stay theirs. gpuplane
+// forces only on objects it created (see platform's reclaiming applies).
+func (c *Client) ForceApplyOptions() metav1.ApplyOptions {
+	return metav1.ApplyOptions{FieldManager: c.FieldManager, Force: true}
+}
+
 // Apply server-side applies obj (cluster-scoped when its namespace is empty),
 // retrying transient errors.
 func (c *Client) Apply(ctx context.Context, gvr schema.GroupVersionResource, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {

@@ -35,7 +35,7 @@ func CachedCompute(ctx context.Context, c *kube.Client, name string) (*crds.Comp
 func WriteCompute(ctx context.Context, c *kube.Client, name string, spec crds.ComputeSpec) error {
 	obj, err := crds.New("Compute", "", name, ManagedLabels(nil), &spec)
 	if err == nil {
-		_, err = c.Apply(ctx, crds.Computes, obj)
+		_, err = reclaimingApplyObject(ctx, c, crds.Computes, obj)
 	}
 	return err
 }

@@ -55,7 +55,7 @@ func WriteDataplane(ctx context.Context, c *kube.Client, name string, spec crds.
 	if err != nil {
 		return err
 	}
-	_, err = c.Apply(ctx, crds.Dataplanes, obj)
+	_, err = reclaimingApplyObject(ctx, c, crds.Dataplanes, obj)
 	return err
 }
 
@@ -180,12 +180,16 @@ func objectNames(items []unstructured.Unstructured) []string {
 }
 
 // ServerVersion is the API server's version, e.g. v1.37.2.
-func ServerVersion(c *kube.Client) (string, error) {
-	v, err := c.Typed.Discovery().ServerVersion()
-	if err != nil {
-		return "", err
-	}
-	return v.GitVersion, nil
+func ServerVersion(ctx context.Context, c *kube.Client) (string, error) {
+	var version string
+	err := kube.Retry(ctx, func(context.Context) error {
+		v, err := c.Typed.Discovery().ServerVersion()
+		if err == nil {
+			version = v.GitVersion
+		}
+		return err
+	})
+	return version, kube.Explain(err)
 }
 
 // RewriteAllDerived writes, for every tenant of a dataplane, what it and its

@@ -9,6 +9,7 @@ import (
 	admv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	admv1ac "k8s.io/client-go/applyconfigurations/admissionregistration/v1"
@@ -62,7 +63,68 @@ func Install(ctx context.Context, c *kube.Client) error {
 	if err != nil {
 		return err
 	}
-	return installPodPolicies(ctx, c)
+	if err := installPodPolicies(ctx, c); err != nil {
+		return err
+	}
+	return proveAdmission(ctx, c)
+}
+
+// probeNamespace and probeResource serve proveAdmission.
+const (
+	probeNamespace = "gpuplane-admission-probe"
+	probeResource  = "probe.tenancy.gpuplane.dev/gpu"
+)
+
+// proveAdmission returns once the API server enforces gpuplane's pod
+// policies with Project parameters: in a throw-away project namespace whose
+// Project caps a resource at 1, a pod asking for 2 is refused by the
+// per-pod policy and a pod asking for 1 is admitted (server-side dry-run).
+// Right after a policy is written, the API server may not have loaded it
+// (pods pass unchecked) or may not have synced its parameters (pods are
+// refused, "not yet synced"); a positive probe rules both out, so when a
+// dataplane's apply returns, its policies are in force.
+func proveAdmission(ctx context.Context, c *kube.Client) error {
+	labels := ProjectLabels("gpuplane-admission-probe", "probe", nil, nil)
+	if err := ApplyNamespace(ctx, c, probeNamespace, labels); err != nil {
+		return err
+	}
+	spec := crds.ProjectSpec{Tenant: "gpuplane-admission-probe", Project: "probe", MaxPerPod: map[string]int64{probeResource: 1}}
+	obj, err := crds.New("Project", probeNamespace, "probe", labels, &spec)
+	if err == nil {
+		_, err = c.Apply(ctx, crds.Projects, obj)
+	}
+	if err != nil {
+		return err
+	}
+	err = waitFor(ctx, "the gpuplane admission policies to be in force", func() (bool, error) {
+		_, goodErr := dryRunProbe(ctx, c, probeNamespace, 1)
+		if denied(goodErr) {
+			return false, kube.Explain(goodErr)
+		}
+		_, badErr := dryRunProbe(ctx, c, probeNamespace, 2)
+		return goodErr == nil && badErr != nil && strings.Contains(badErr.Error(), "largest workload allowed"), nil
+	})
+	if err != nil {
+		return err
+	}
+	return DeleteNamespace(ctx, c, probeNamespace)
+}
+
+// denied reports whether RBAC (not an admission policy) refused a probe:
+// the provider's identity may not create pods, and waiting will not help.
+func denied(err error) bool {
+	return apierrors.IsForbidden(err) && strings.Contains(err.Error(), "cannot create resource")
+}
+
+// dryRunProbe asks the API server to admit a pod with gpus of probeResource,
+// writing nothing.
+func dryRunProbe(ctx context.Context, c *kube.Client, namespace string, gpus int64) (*corev1.Pod, error) {
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "probe", Namespace: namespace},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "probe", Image: "gpuplane.invalid/probe",
+			Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{probeResource: *resource.NewQuantity(gpus, resource.DecimalSI)}}}}},
+	}
+	return c.Typed.CoreV1().Pods(namespace).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 }
 
 // podPolicy is one of gpuplane's ValidatingAdmissionPolicies on pods. Each
@@ -153,17 +215,40 @@ var exclusivePolicy = podPolicy{
 
 var podPolicies = []podPolicy{perPodPolicy, placementPolicy, exclusivePolicy}
 
-// WaitPodPolicies waits until the API server evaluates gpuplane's pod policies
-// for pods in namespace (it refuses them while it has not synced the
-// Project kind yet), probing with a server-side dry-run of a GPU-less pod.
-func WaitPodPolicies(ctx context.Context, c *kube.Client, namespace string) error {
+// WaitPodPolicies returns once gpuplane's pod policies are in force in a
+// project namespace. With a per-pod cap (maxPerPod, from the Project object
+// just written) the check is positive: a pod one above a cap is refused by
+// gpuplane's policies (server-side dry-run, nothing written), which proves
+// the API server has the namespace's parameters. Without one, it waits
+// until the API server no longer refuses pods there for lack of synced
+// parameters ("not yet synced"). Any other refusal (Pod Security, a
+// webhook) is not gpuplane's to wait for.
+func WaitPodPolicies(ctx context.Context, c *kube.Client, namespace string, maxPerPod map[string]int64) error {
+	for r, n := range maxPerPod {
+		pod := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "gpuplane-admission-probe", Namespace: namespace},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "probe", Image: "gpuplane.invalid/probe",
+				Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceName(r): *resource.NewQuantity(n+1, resource.DecimalSI)}}}}},
+		}
+		// Any refusal of a gpuplane policy that names the project proves its
+		// parameters are synced (the placement policy may refuse first).
+		return waitFor(ctx, "the per-pod GPU cap to be in force in namespace "+namespace, func() (bool, error) {
+			_, err := c.Typed.CoreV1().Pods(namespace).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+			if denied(err) {
+				return false, kube.Explain(err)
+			}
+			return err != nil && strings.Contains(err.Error(), "in gpuplane project "), nil
+		})
+	}
 	probe := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "gpuplane-admission-probe", Namespace: namespace},
 		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "probe", Image: "gpuplane.invalid/probe"}}},
 	}
 	return waitFor(ctx, "the gpuplane admission policies to be active in namespace "+namespace, func() (bool, error) {
 		_, err := c.Typed.CoreV1().Pods(namespace).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
-		// Any other refusal (Pod Security, a webhook) is not ours to wait for.
+		if denied(err) {
+			return false, kube.Explain(err)
+		}
 		return err == nil || !strings.Contains(err.Error(), "not yet synced"), nil
 	})
 }
@@ -223,28 +308,30 @@ func installPodPolicies(ctx context.Context, c *kube.Client) error {
 // CRDs to be gone (the API server deletes their objects first).
 func Uninstall(ctx context.Context, c *kube.Client) error {
 	err := kube.Retry(ctx, func(ctx context.Context) error {
-		return c.Typed.RbacV1().ClusterRoles().DeleteCollection(ctx, metav1.DeleteOptions{},
-			metav1.ListOptions{LabelSelector: ManagedSelector})
+		err := c.Typed.RbacV1().ClusterRoles().Delete(ctx, ViewRoleName, metav1.DeleteOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return err
 	})
 	if err != nil {
-		return err
+		return kube.Explain(err)
 	}
+	adm := c.Typed.AdmissionregistrationV1()
 	for _, p := range podPolicies {
-		err := kube.Retry(ctx, func(ctx context.Context) error {
-			err := c.Typed.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(ctx, p.name, metav1.DeleteOptions{})
-			if apierrors.IsNotFound(err) {
-				err = nil
-			}
-			if err == nil {
-				err = c.Typed.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(ctx, p.name, metav1.DeleteOptions{})
-			}
-			if apierrors.IsNotFound(err) {
+		// The binding first, then its policy; each delete retried on its own.
+		for _, del := range []func(context.Context, string, metav1.DeleteOptions) error{
+			adm.ValidatingAdmissionPolicyBindings().Delete, adm.ValidatingAdmissionPolicies().Delete,
+		} {
+			err := kube.Retry(ctx, func(ctx context.Context) error {
+				if err := del(ctx, p.name, metav1.DeleteOptions{}); !apierrors.IsNotFound(err) {
+					return err
+				}
 				return nil
+			})
+			if err != nil {
+				return kube.Explain(err)
 			}
-			return err
-		})
-		if err != nil {
-			return err
 		}
 	}
 	all, err := crds.All()

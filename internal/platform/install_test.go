@@ -85,7 +85,7 @@ func TestAccPerPodPolicy(t *testing.T) {
 	if _, err := c.Apply(ctx, crds.Projects, project); err != nil {
 		t.Fatal(err)
 	}
-	if err := WaitPodPolicies(ctx, c, ns); err != nil {
+	if err := WaitPodPolicies(ctx, c, ns, map[string]int64{h100: 4}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -172,4 +172,39 @@ func TestAccPerPodPolicy(t *testing.T) {
 func dryRunPod(ctx context.Context, c *kube.Client, pod *corev1.Pod) error {
 	_, err := c.Typed.CoreV1().Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 	return err
+}
+
+// TestAccNoRefusalWindowAfterInstall: when Install returns, the API server
+// has synced the pod policies' parameters: the very first pod in a new
+// project namespace is admitted at once, not refused "not yet synced".
+// Install runs on a cluster without gpuplane (Uninstall first), as a
+// dataplane's create does.
+func TestAccNoRefusalWindowAfterInstall(t *testing.T) {
+	c := testAccClient(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	if err := Uninstall(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := Install(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	const ns = "gpuplane-window"
+	labels := ProjectLabels("acme", "window", nil, nil)
+	if err := ApplyNamespace(ctx, c, ns, labels); err != nil {
+		t.Fatal(err)
+	}
+	project, err := crds.New("Project", ns, "window", labels, &crds.ProjectSpec{Tenant: "acme", Project: "window"})
+	if err == nil {
+		_, err = c.Apply(ctx, crds.Projects, project)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dryRunProbe(ctx, c, ns, 8); err != nil {
+		t.Errorf("the first pod in a project namespace right after Install was refused: %v", err)
+	}
+	if err := DeleteNamespace(ctx, c, ns); err != nil {
+		t.Fatal(err)
+	}
 }

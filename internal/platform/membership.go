@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
 
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/crds"
@@ -98,7 +99,7 @@ func WriteMembership(ctx context.Context, c *kube.Client, mb Membership) error {
 	spec := &crds.TenantMembershipSpec{Tenant: mb.Tenant, Membership: mb.Name, Subject: mb.Subject, Role: mb.Role, Projects: mb.Projects}
 	obj, err := crds.New("TenantMembership", "", mb.Key(), mb.labels(""), spec)
 	if err == nil {
-		_, err = c.Apply(ctx, crds.TenantMemberships, obj)
+		_, err = reclaimingApplyObject(ctx, c, crds.TenantMemberships, obj)
 	}
 	return err
 }
@@ -153,8 +154,8 @@ func applyMemberBinding(ctx context.Context, c *kube.Client, mb Membership, name
 	rb := rbacv1ac.RoleBinding(mb.bindingName(), namespace).WithLabels(mb.labels(project)).
 		WithRoleRef(rbacv1ac.RoleRef().WithAPIGroup(rbacv1.GroupName).WithKind("ClusterRole").WithName(MemberRoles[mb.Role])).
 		WithSubjects(rbacSubject(mb.Subject))
-	return kube.ApplyTyped(ctx, "RoleBinding", namespace+"/"+mb.bindingName(), func(ctx context.Context) error {
-		_, err := c.Typed.RbacV1().RoleBindings(namespace).Apply(ctx, rb, c.ApplyOptions())
+	return reclaimingApply(ctx, c, kube.RoleBindings, namespace, mb.bindingName(), "RoleBinding", func(ctx context.Context, opts metav1.ApplyOptions) error {
+		_, err := c.Typed.RbacV1().RoleBindings(namespace).Apply(ctx, rb, opts)
 		return err
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -77,10 +78,11 @@ func CheckNamespaceAdoptable(ctx context.Context, c *kube.Client, name string, o
 	return nil
 }
 
-// ApplyNamespace writes a namespace with gpuplane's labels.
+// ApplyNamespace writes a namespace with gpuplane's labels (taking them
+// back if someone changed them on a namespace gpuplane created).
 func ApplyNamespace(ctx context.Context, c *kube.Client, name string, labels map[string]string) error {
-	return kube.ApplyTyped(ctx, "Namespace", name, func(ctx context.Context) error {
-		_, err := c.Typed.CoreV1().Namespaces().Apply(ctx, corev1ac.Namespace(name).WithLabels(labels), c.ApplyOptions())
+	return reclaimingApply(ctx, c, kube.Namespaces, "", name, "Namespace", func(ctx context.Context, opts metav1.ApplyOptions) error {
+		_, err := c.Typed.CoreV1().Namespaces().Apply(ctx, corev1ac.Namespace(name).WithLabels(labels), opts)
 		return err
 	})
 }
@@ -123,4 +125,26 @@ func DeleteNamespace(ctx context.Context, c *kube.Client, name string) error {
 	return fmt.Errorf("namespace %q is still terminating after the delete timeout (raise timeouts.delete, or see "+
 		"`kubectl get all -n %s`); gpuplane does not strip finalizers. What is left: %s",
 		name, name, strings.Join(left, "; "))
+}
+
+// Workloads names the running or pending pods in the namespaces (the ones
+// deleting them would kill), "namespace/name", sorted.
+func Workloads(ctx context.Context, c *kube.Client, namespaces []string) ([]string, error) {
+	var out []string
+	for _, ns := range namespaces {
+		if err := eachActivePod(ctx, c, ns, func(p *corev1.Pod) { out = append(out, p.Namespace+"/"+p.Name) }); err != nil {
+			return nil, err
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// DescribeWorkloads says how many pods there are, naming a few.
+func DescribeWorkloads(pods []string) string {
+	const shown = 3
+	if len(pods) <= shown {
+		return fmt.Sprintf("%d running or pending pod(s): %s", len(pods), strings.Join(pods, ", "))
+	}
+	return fmt.Sprintf("%d running or pending pods (%s, …)", len(pods), strings.Join(pods[:shown], ", "))
 }

@@ -111,7 +111,7 @@ func WriteProject(ctx context.Context, c *kube.Client, p Project, t Tenant, cat 
 		return true, err
 	}
 	// Report success only once the pod policies are enforced in the namespace.
-	return true, WaitPodPolicies(ctx, c, p.Namespace)
+	return true, WaitPodPolicies(ctx, c, p.Namespace, quota.PodMax(eff, cat))
 }
 
 // writeProjectObjects writes the objects a project derives from its own
@@ -125,7 +125,7 @@ func writeProjectObjects(ctx context.Context, c *kube.Client, p Project, t Tenan
 	spec := p.spec()
 	obj, err := crds.New("Project", p.Namespace, p.Name, labels, &spec)
 	if err == nil {
-		_, err = c.Apply(ctx, crds.Projects, obj)
+		_, err = reclaimingApplyObject(ctx, c, crds.Projects, obj)
 	}
 	if err != nil {
 		return true, err
@@ -167,7 +167,7 @@ func RewriteDerived(ctx context.Context, c *kube.Client, t Tenant, cat quota.Cat
 		if err != nil {
 			return err
 		}
-		if inSync && labelsInSync(ctx, c, p, t) {
+		if inSync {
 			continue
 		}
 		p.Placement = placement
@@ -178,21 +178,6 @@ func RewriteDerived(ctx context.Context, c *kube.Client, t Tenant, cat quota.Cat
 	return nil
 }
 
-// labelsInSync reports whether the project namespace carries the labels
-// its tenant and itself call for.
-func labelsInSync(ctx context.Context, c *kube.Client, p Project, t Tenant) bool {
-	ns, err := kube.CachedGetAs[corev1.Namespace](ctx, c, kube.Namespaces, ManagedSelector, "", p.Namespace)
-	if err != nil || ns == nil {
-		return false
-	}
-	for k, v := range ProjectLabels(p.Tenant, p.Name, t.Labels, p.Labels) {
-		if ns.Labels[k] != v {
-			return false
-		}
-	}
-	return true
-}
-
 // ProjectObjectsInSync compares a live project's namespace, bindings,
 // per-pod cap, placement and quota with what its spec and its tenant (t,
 // with catalog cat, effective quota eff and compute placement) call for.
@@ -201,6 +186,12 @@ func ProjectObjectsInSync(ctx context.Context, c *kube.Client, p Project, t Tena
 	live, err := kube.CachedGetAs[corev1.Namespace](ctx, c, kube.Namespaces, ManagedSelector, "", p.Namespace)
 	if err != nil || live == nil {
 		return false, err
+	}
+	// The project label selects the namespace for the admission policies.
+	for k, v := range ProjectLabels(p.Tenant, p.Name, t.Labels, p.Labels) {
+		if live.Labels[k] != v {
+			return false, nil
+		}
 	}
 	for _, b := range ProjectBindings(t, p.Roles) {
 		if ok, err := GroupBindingInSync(ctx, c, p.Namespace, b); err != nil || !ok {

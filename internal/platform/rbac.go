@@ -26,8 +26,8 @@ func ApplyGroupBinding(ctx context.Context, c *kube.Client, namespace string, b 
 	for _, g := range b.Groups {
 		rb.WithSubjects(rbacv1ac.Subject().WithKind(rbacv1.GroupKind).WithAPIGroup(rbacv1.GroupName).WithName(g))
 	}
-	return kube.ApplyTyped(ctx, "RoleBinding", namespace+"/"+b.Name, func(ctx context.Context) error {
-		_, err := c.Typed.RbacV1().RoleBindings(namespace).Apply(ctx, rb, c.ApplyOptions())
+	return reclaimingApply(ctx, c, kube.RoleBindings, namespace, b.Name, "RoleBinding", func(ctx context.Context, opts metav1.ApplyOptions) error {
+		_, err := c.Typed.RbacV1().RoleBindings(namespace).Apply(ctx, rb, opts)
 		return err
 	})
 }

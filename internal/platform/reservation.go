@@ -32,6 +32,9 @@ const reservationTTL = 10 * time.Minute
 type reservation struct {
 	GPUQuota crds.GPUQuota `json:"gpuQuota"`
 	Reserved metav1.Time   `json:"reserved"`
+	// Deleting: the project's deletion began; once its Project object is
+	// gone the entry no longer counts.
+	Deleting bool `json:"deleting,omitempty"`
 }
 
 // ReserveProjectQuota checks, and records in the tenant's ledger, the quota
@@ -70,18 +73,43 @@ func ReserveProjectQuota(ctx context.Context, c *kube.Client, tenant, project st
 	}
 }
 
+// MarkProjectDeleting records in the tenant's ledger that a project's
+// deletion begins: from the moment its Project object is gone (with its
+// namespace's content), its quota is free for others, before the deletion
+// has finished and released the entry.
+func MarkProjectDeleting(ctx context.Context, c *kube.Client, tenant, project string) error {
+	return updateLedger(ctx, c, tenant, func(ledger map[string]reservation) bool {
+		r, ok := ledger[project]
+		if !ok || r.Deleting {
+			return false
+		}
+		r.Deleting = true
+		ledger[project] = r
+		return true
+	})
+}
+
 // ReleaseProjectQuota drops a project's entry from its tenant's ledger once
 // the project is gone. A tenant that is gone has no ledger to release from.
 func ReleaseProjectQuota(ctx context.Context, c *kube.Client, tenant, project string) error {
-	for {
-		obj, ledger, err := readLedger(ctx, c, tenant)
-		if err != nil || obj == nil {
-			return err
-		}
+	return updateLedger(ctx, c, tenant, func(ledger map[string]reservation) bool {
 		if _, ok := ledger[project]; !ok {
-			return nil
+			return false
 		}
 		delete(ledger, project)
+		return true
+	})
+}
+
+// updateLedger applies change to the tenant's ledger under the Tenant's
+// resourceVersion, again on a conflict; change reports whether it changed
+// anything.
+func updateLedger(ctx context.Context, c *kube.Client, tenant string, change func(map[string]reservation) bool) error {
+	for {
+		obj, ledger, err := readLedger(ctx, c, tenant)
+		if err != nil || obj == nil || !change(ledger) {
+			return err
+		}
 		err = writeLedger(ctx, c, obj, ledger)
 		if !apierrors.IsConflict(err) {
 			return err
@@ -134,10 +162,12 @@ func ledgerSiblings(ctx context.Context, c *kube.Client, tenant, project string,
 		_, live := out[name]
 		switch {
 		case name == project:
-		case live || time.Since(r.Reserved.Time) < reservationTTL:
+		case live:
 			out[name] = QuotaOf(r.GPUQuota)
+		case !r.Deleting && time.Since(r.Reserved.Time) < reservationTTL:
+			out[name] = QuotaOf(r.GPUQuota) // a write in flight
 		default:
-			delete(ledger, name) // expired: pruned with the next write
+			delete(ledger, name) // deleted, or expired: pruned with the next write
 		}
 	}
 	return out, prior, nil

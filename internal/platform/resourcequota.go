@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/kube"
@@ -30,8 +31,8 @@ func resourceList(m map[string]int64) corev1.ResourceList {
 func ApplyResourceQuota(ctx context.Context, c *kube.Client, namespace string, hard map[string]int64, labels map[string]string) error {
 	rq := corev1ac.ResourceQuota(GPUQuotaName, namespace).WithLabels(labels).
 		WithSpec(corev1ac.ResourceQuotaSpec().WithHard(resourceList(hard)))
-	return kube.ApplyTyped(ctx, "ResourceQuota", namespace+"/"+GPUQuotaName, func(ctx context.Context) error {
-		_, err := c.Typed.CoreV1().ResourceQuotas(namespace).Apply(ctx, rq, c.ApplyOptions())
+	return reclaimingApply(ctx, c, kube.ResourceQuotas, namespace, GPUQuotaName, "ResourceQuota", func(ctx context.Context, opts metav1.ApplyOptions) error {
+		_, err := c.Typed.CoreV1().ResourceQuotas(namespace).Apply(ctx, rq, opts)
 		return err
 	})
 }

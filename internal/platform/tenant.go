@@ -102,7 +102,7 @@ func WriteTenant(ctx context.Context, c *kube.Client, t Tenant) (string, error) 
 	spec := t.spec()
 	obj, err := crds.New("Tenant", "", t.Name, TenantLabels(t.Name, t.Labels), &spec)
 	if err == nil {
-		obj, err = c.Apply(ctx, crds.Tenants, obj)
+		obj, err = reclaimingApplyObject(ctx, c, crds.Tenants, obj)
 	}
 	if err != nil {
 		return "", err

@@ -216,10 +216,20 @@ func buildUsageReport(s UsageScope, usage quota.Usage, tenants map[string]quota.
 	return report
 }
 
-// listActivePodGPUs lists the non-terminal pods (phase not Succeeded or
-// Failed, filtered by the API server) and what each asks for.
+// listActivePodGPUs lists the non-terminal pods and what each asks for.
 func listActivePodGPUs(ctx context.Context, c *kube.Client, namespace string) ([]quota.PodGPUs, error) {
 	var out []quota.PodGPUs
+	err := eachActivePod(ctx, c, namespace, func(p *corev1.Pod) {
+		out = append(out, quota.PodGPUs{Namespace: p.Namespace, Node: p.Spec.NodeName, NodeSelector: p.Spec.NodeSelector,
+			Resources: podRequests(p)})
+	})
+	return out, err
+}
+
+// eachActivePod calls fn for each non-terminal pod (phase not Succeeded or
+// Failed, filtered by the API server) of a namespace ("" for all), read
+// with one paginated LIST.
+func eachActivePod(ctx context.Context, c *kube.Client, namespace string, fn func(*corev1.Pod)) error {
 	opts := metav1.ListOptions{Limit: 500, FieldSelector: "status.phase!=Succeeded,status.phase!=Failed"}
 	for {
 		var page *corev1.PodList
@@ -229,17 +239,14 @@ func listActivePodGPUs(ctx context.Context, c *kube.Client, namespace string) ([
 			return err
 		})
 		if err != nil {
-			return nil, fmt.Errorf("listing pods: %w", kube.Explain(err))
+			return fmt.Errorf("listing the pods of namespace %q: %w", namespace, kube.Explain(err))
 		}
 		for i := range page.Items {
-			p := &page.Items[i]
-			out = append(out, quota.PodGPUs{Namespace: p.Namespace, Node: p.Spec.NodeName, NodeSelector: p.Spec.NodeSelector,
-				Resources: podRequests(p)})
+			fn(&page.Items[i])
 		}
-		if page.Continue == "" {
-			return out, nil
+		if opts.Continue = page.Continue; opts.Continue == "" {
+			return nil
 		}
-		opts.Continue = page.Continue
 	}
 }
 

@@ -155,7 +155,7 @@ func makeBenchProject(ctx context.Context, c *kube.Client, name string) error {
 	if _, err := c.Apply(ctx, crds.Projects, obj); err != nil {
 		return err
 	}
-	if err := platform.WaitPodPolicies(ctx, c, ns); err != nil {
+	if err := platform.WaitPodPolicies(ctx, c, ns, nil); err != nil {
 		return err
 	}
 	existing, err := c.Typed.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})

@@ -8,6 +8,8 @@ import (
 	"maps"
 	"os"
 	"regexp"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -170,13 +172,17 @@ resource "gpuplane_project" %[1]q {
 `, name, body)
 }
 
+// The projects of the shared configurations opt out of deletion protection:
+// the tests leave Pending pods in their namespaces.
 const visionProject = `
+  deletion_protection = false
   role_mapping = { viewer = ["fin-ops"], editor = ["ml-eng"], admin = ["vision-leads"] }
   gpu_quota    = { limits = { "NVIDIA-H100" = 4, "Default" = 2 } }
   labels       = { "team" = "vision" }
 `
 
 const nlpProject = `
+  deletion_protection = false
   gpu_quota = { limits = { "NVIDIA-H100" = 4, "Default" = 2 }, requests = { "NVIDIA-H100" = 1 } }
 `
 
@@ -282,34 +288,53 @@ func addForeignLabels(t *testing.T, ns string) {
 	}
 }
 
-// checkNoGpuplaneObjects reads the cluster after destroy: no namespace, quota
-// or binding with our label remains, and no tenant or project object.
+// checkNoGpuplaneObjects reads the cluster after destroy: no object of any
+// kind, in any namespace, carries gpuplane's managed-by label, and the
+// dataplane with its CRDs is gone. Every acceptance test that applies
+// resources uses it as its CheckDestroy.
 func checkNoGpuplaneObjects(*terraform.State) error {
 	c, err := newTestClient()
 	if err != nil {
 		return err
 	}
-	ctx := context.Background()
-	sel := metav1.ListOptions{LabelSelector: platform.ManagedSelector}
-	nss, err := c.Typed.CoreV1().Namespaces().List(ctx, sel)
-	if err != nil {
-		return err
-	}
-	for _, n := range nss.Items {
-		return fmt.Errorf("namespace %s (%s) remains", n.Name, n.Status.Phase)
-	}
-	rqs, err := c.Typed.CoreV1().ResourceQuotas("").List(ctx, sel)
-	if err != nil {
-		return err
-	}
-	rbs, err := c.Typed.RbacV1().RoleBindings("").List(ctx, sel)
-	if err != nil {
-		return err
-	}
-	if len(rqs.Items)+len(rbs.Items) > 0 {
-		return fmt.Errorf("%d ResourceQuotas and %d RoleBindings remain", len(rqs.Items), len(rbs.Items))
+	if left, err := labelledObjects(context.Background(), c); err != nil || len(left) > 0 {
+		return fmt.Errorf("objects labelled %s remain after destroy: %v (err %v)", platform.ManagedSelector, left, err)
 	}
 	return checkDataplaneDestroyed("main")(nil)
+}
+
+// labelledObjects lists every object of every kind the API server serves
+// (that can be listed) that carries gpuplane's managed-by label, as
+// "kind namespace/name@resourceVersion", sorted: any write shows.
+func labelledObjects(ctx context.Context, c *kube.Client) ([]string, error) {
+	lists, err := c.Typed.Discovery().ServerPreferredResources()
+	if err != nil && len(lists) == 0 {
+		return nil, err
+	}
+	var out []string
+	for _, l := range lists {
+		gv, err := schema.ParseGroupVersion(l.GroupVersion)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range l.APIResources {
+			if strings.Contains(r.Name, "/") || !slices.Contains(r.Verbs, "list") {
+				continue
+			}
+			items, err := c.List(ctx, gv.WithResource(r.Name), "", platform.ManagedSelector)
+			if apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err) {
+				continue // gone since discovery (a CRD deleted), or not listable
+			}
+			if err != nil {
+				return nil, fmt.Errorf("listing %s: %w", r.Name, err)
+			}
+			for _, it := range items {
+				out = append(out, fmt.Sprintf("%s %s/%s@%s", r.Kind, it.GetNamespace(), it.GetName(), it.GetResourceVersion()))
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 // createNamespace makes a namespace the way another tool would (no
@@ -351,4 +376,27 @@ func checkQuotaExactly(t *testing.T, ns string, want map[string]int64) resource.
 		}
 		return nil
 	}
+}
+
+// everyResource is a configuration of every resource and the usage data
+// source: a dataplane, a compute, a tenant with an H100 limit, a project on
+// the compute and a membership.
+func everyResource(limit int) string {
+	return platformConfig(fmt.Sprintf(`
+  admin_groups = ["research-admins"]
+  computes     = [gpuplane_compute.pool.name]
+  gpu_quota    = { limits = { "NVIDIA-H100" = %d } }`, limit)) + projectConfig("vision", `compute = gpuplane_compute.pool.name`) + `
+resource "gpuplane_compute" "pool" {
+  dataplane     = gpuplane_dataplane.main.name
+  name          = "pool"
+  node_selector = { "pool" = "h100" }
+}
+resource "gpuplane_tenant_membership" "alice" {
+  tenant     = gpuplane_tenant.research.name
+  subject    = { kind = "User", name = "alice@example.com" }
+  role       = "developer"
+  depends_on = [gpuplane_project.vision]
+}
+data "gpuplane_gpu_usage" "all" { depends_on = [gpuplane_project.vision] }
+`
 }

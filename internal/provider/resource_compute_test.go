@@ -55,6 +55,7 @@ resource "gpuplane_project" "vision" {
   tenant  = gpuplane_tenant.research.name
   name    = "vision"
   compute = gpuplane_compute.h100.name
+  deletion_protection = false # the test leaves pods behind
 }
 
 resource "gpuplane_tenant" "other" {
@@ -67,6 +68,7 @@ resource "gpuplane_project" "team" {
   tenant  = gpuplane_tenant.other.name
   name    = "team"
   compute = gpuplane_compute.a100.name
+  deletion_protection = false # the test leaves pods behind
 }
 
 # A tenant without computes may run anywhere but on the other tenants' computes.
@@ -79,6 +81,7 @@ resource "gpuplane_tenant" "free" {
 resource "gpuplane_project" "open" {
   tenant = gpuplane_tenant.free.name
   name   = "open"
+  deletion_protection = false # the test leaves pods behind
 }
 `, h100Selector, researchComputes)
 }

@@ -316,7 +316,7 @@ func (r *dataplaneResource) ImportState(ctx context.Context, req resource.Import
 // refreshComputed reads the API server version and the nodes.
 func refreshComputed(ctx context.Context, c *kube.Client, m *dataplaneModel) diag.Diagnostics {
 	var diags diag.Diagnostics
-	v, err := platform.ServerVersion(c)
+	v, err := platform.ServerVersion(ctx, c)
 	if err != nil {
 		diags.AddError("Cannot read the Kubernetes version", err.Error())
 		return diags

@@ -38,18 +38,19 @@ func NewProjectResource() resource.Resource { return &projectResource{} }
 type projectResource struct{ p *providerData }
 
 type projectModel struct {
-	ID                types.String      `tfsdk:"id"`
-	Tenant            types.String      `tfsdk:"tenant"`
-	Name              types.String      `tfsdk:"name"`
-	Namespace         types.String      `tfsdk:"namespace"`
-	Compute           types.String      `tfsdk:"compute"`
-	RoleMapping       *roleMappingModel `tfsdk:"role_mapping"`
-	GPUQuota          *gpuQuotaModel    `tfsdk:"gpu_quota"`
-	Labels            types.Map         `tfsdk:"labels"`
-	EffectiveGPUQuota types.Map         `tfsdk:"effective_gpu_quota"`
-	Placement         types.Map         `tfsdk:"placement"`
-	ObjectsInSync     types.Bool        `tfsdk:"objects_in_sync"`
-	Timeouts          timeouts.Value    `tfsdk:"timeouts"`
+	ID                 types.String      `tfsdk:"id"`
+	Tenant             types.String      `tfsdk:"tenant"`
+	Name               types.String      `tfsdk:"name"`
+	Namespace          types.String      `tfsdk:"namespace"`
+	Compute            types.String      `tfsdk:"compute"`
+	RoleMapping        *roleMappingModel `tfsdk:"role_mapping"`
+	GPUQuota           *gpuQuotaModel    `tfsdk:"gpu_quota"`
+	Labels             types.Map         `tfsdk:"labels"`
+	EffectiveGPUQuota  types.Map         `tfsdk:"effective_gpu_quota"`
+	Placement          types.Map         `tfsdk:"placement"`
+	ObjectsInSync      types.Bool        `tfsdk:"objects_in_sync"`
+	DeletionProtection types.Bool        `tfsdk:"deletion_protection"`
+	Timeouts           timeouts.Value    `tfsdk:"timeouts"`
 }
 
 type roleMappingModel struct {
@@ -83,10 +84,11 @@ func (r *projectResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			"tenant": schema.StringAttribute{Required: true,
 				MarkdownDescription: "Name of the tenant. A project cannot move to another tenant: changing it replaces the project.",
 				Validators:          []validator.String{dnsLabel()}, PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
-			"name": schema.StringAttribute{Required: true, MarkdownDescription: "Project name (a DNS-1123 label), unique in its tenant.",
+			"name": schema.StringAttribute{Required: true, MarkdownDescription: "Project name (a DNS-1123 label), unique in its tenant. Changing it replaces the project: its namespace and its workloads are deleted.",
 				Validators: []validator.String{dnsLabel()}, PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
 			"namespace": schema.StringAttribute{Optional: true, Computed: true,
-				MarkdownDescription: "Namespace of the project; default `<tenant>-<name>`, which must fit in 63 characters. Not a " +
+				MarkdownDescription: "Namespace of the project; default `<tenant>-<name>`, which must fit in 63 characters. Changing it " +
+					"replaces the project: the namespace and its workloads are deleted. Not a " +
 					"system namespace (`default`, `kube-*`), nor one that exists and belongs to something else; an existing namespace " +
 					"is used only when its labels say it is this project's.",
 				Validators: []validator.String{dnsLabel()}, PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
@@ -105,8 +107,9 @@ func (r *projectResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				MarkdownDescription: "The tenant's computes and their node selectors: when the tenant lists computes, pods in " +
 					"the project must select one of them (`spec.nodeSelector` with all of a compute's labels, or required node " +
 					"affinity pinning them with `In`); the API server refuses others. Null when the tenant lists none."},
-			"objects_in_sync": objectsInSyncAttribute(),
-			"timeouts":        timeoutsAttribute(ctx),
+			"objects_in_sync":     objectsInSyncAttribute(),
+			"deletion_protection": deletionProtectionAttribute("project"),
+			"timeouts":            timeoutsAttribute(ctx),
 		},
 	}
 }
@@ -350,6 +353,14 @@ func (r *projectResource) Delete(ctx context.Context, req resource.DeleteRequest
 	if c == nil {
 		return
 	}
+	what := fmt.Sprintf("project %q", state.ID.ValueString())
+	if refuseDeletion(ctx, c, what, state.DeletionProtection, []string{state.Namespace.ValueString()}, &resp.Diagnostics) {
+		return
+	}
+	if err := platform.MarkProjectDeleting(ctx, c, state.Tenant.ValueString(), state.Name.ValueString()); err != nil {
+		resp.Diagnostics.AddError("Cannot delete project", err.Error())
+		return
+	}
 	if err := platform.DeleteProject(ctx, c, state.Namespace.ValueString()); err != nil {
 		resp.Diagnostics.AddError("Cannot delete project", err.Error())
 		return
@@ -370,6 +381,7 @@ func (r *projectResource) ImportState(ctx context.Context, req resource.ImportSt
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("tenant"), tenant)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), tenant+"/"+name)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("deletion_protection"), true)...)
 }
 
 // splitQualified splits "<tenant>/<name>" or the DataOS form "<tenant>:<name>".

@@ -11,9 +11,13 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/gpuplane/terraform-provider-gpuplane/internal/crds"
+	"github.com/gpuplane/terraform-provider-gpuplane/internal/kube"
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/platform"
 )
 
@@ -100,6 +104,126 @@ func TestAccProject_destroyAndCreateInOneApply(t *testing.T) {
 					plancheck.ExpectResourceAction("gpuplane_project.speech", plancheck.ResourceActionCreate),
 				}},
 				Check: checkH100Quota(t, "research-speech", 4),
+			},
+		},
+	})
+}
+
+// TestAccProject_deletionProtection: destroying or replacing a project whose
+// namespace still runs workloads is refused until the configuration opts in;
+// the namespace and its pods survive the refusals.
+func TestAccProject_deletionProtection(t *testing.T) {
+	testAccPreCheck(t)
+	config := func(name, extra string) string {
+		return platformConfig("") + fmt.Sprintf(`
+resource "gpuplane_project" "vision" {
+  tenant    = gpuplane_tenant.research.name
+  name      = %q
+  namespace = "research-vision"
+%s
+}`, name, extra)
+	}
+	podStays := func(*terraform.State) error {
+		if !exists(t, corev1.SchemeGroupVersion.WithResource("pods"), "research-vision", "notebook") {
+			return fmt.Errorf("the pod in research-vision is gone")
+		}
+		return nil
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             checkNoGpuplaneObjects,
+		Steps: []resource.TestStep{
+			{
+				Config: config("vision", ""),
+				Check: func(*terraform.State) error {
+					return createGPUPod(testClient(t).Typed, "research-vision", "notebook", "", 0)
+				},
+			},
+			{
+				Config:      config("vision", ""),
+				Destroy:     true,
+				ExpectError: wrapped("Deletion protection", `Deleting project "research/vision" deletes namespace(s) research-vision`, "research-vision/notebook", "deletion_protection = false"),
+			},
+			{
+				// A rename replaces the project: its destroy is refused too.
+				Config:      config("notebooks", ""),
+				ExpectError: wrapped("Deletion protection", "research-vision/notebook"),
+			},
+			{
+				Config: config("vision", "  deletion_protection = false"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("gpuplane_project.vision", plancheck.ResourceActionUpdate),
+				}},
+				Check: podStays,
+			},
+			// The test's destroy now deletes the namespace with its pod.
+		},
+	})
+}
+
+// TestAccProject_driftTakenBack: objects gpuplane created are gpuplane's.
+// After others change the fields it sets (a quota raised to 99, a binding's
+// groups, the per-pod cap in the Project object, the namespace label the
+// admission policies select on), the plan shows the project out of sync and
+// the apply takes those fields back, by force on exactly them, instead of
+// failing on a field-manager conflict forever.
+func TestAccProject_driftTakenBack(t *testing.T) {
+	testAccPreCheck(t)
+	config := platformConfig(researchTenant) + projectConfig("vision", visionProject)
+	ctx := context.Background()
+	patch := func(what string, do func(c *kube.Client, opts metav1.PatchOptions) error) {
+		if err := do(testClient(t), metav1.PatchOptions{FieldManager: "kubectl-edit"}); err != nil {
+			t.Fatalf("changing %s by hand: %v", what, err)
+		}
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             checkNoGpuplaneObjects,
+		Steps: []resource.TestStep{
+			{Config: config},
+			{
+				PreConfig: func() {
+					patch("the quota", func(c *kube.Client, opts metav1.PatchOptions) error {
+						_, err := c.Typed.CoreV1().ResourceQuotas("research-vision").Patch(ctx, platform.GPUQuotaName, types.MergePatchType,
+							[]byte(`{"spec":{"hard":{"requests.nvidia.com/gpu-h100":"99"}}}`), opts)
+						return err
+					})
+					patch("a binding", func(c *kube.Client, opts metav1.PatchOptions) error {
+						_, err := c.Typed.RbacV1().RoleBindings("research-vision").Patch(ctx, "gpuplane-viewers", types.MergePatchType,
+							[]byte(`{"subjects":[{"kind":"Group","apiGroup":"rbac.authorization.k8s.io","name":"everyone"}]}`), opts)
+						return err
+					})
+					patch("the per-pod cap", func(c *kube.Client, opts metav1.PatchOptions) error {
+						_, err := c.Dynamic.Resource(crds.Projects).Namespace("research-vision").Patch(ctx, "vision", types.MergePatchType,
+							[]byte(`{"spec":{"maxPerPod":{"nvidia.com/gpu-h100":64}}}`), opts)
+						return err
+					})
+					patch("the namespace label", func(c *kube.Client, opts metav1.PatchOptions) error {
+						_, err := c.Typed.CoreV1().Namespaces().Patch(ctx, "research-vision", types.MergePatchType,
+							[]byte(`{"metadata":{"labels":{"`+platform.LabelProject+`":"hijacked"}}}`), opts)
+						return err
+					})
+				},
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction("gpuplane_project.vision", plancheck.ResourceActionUpdate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					checkH100Quota(t, "research-vision", 4),
+					checkLabelled(t, "research-vision", map[string]string{platform.LabelProject: "vision"}),
+					func(*terraform.State) error {
+						p, err := platform.FindProject(ctx, testClient(t), "research", "vision", "research-vision")
+						if err != nil || p == nil || p.MaxPerPod["nvidia.com/gpu-h100"] != 4 {
+							return fmt.Errorf("per-pod cap not restored: %+v, %v", p, err)
+						}
+						rb, err := testClient(t).Typed.RbacV1().RoleBindings("research-vision").Get(ctx, "gpuplane-viewers", metav1.GetOptions{})
+						if err != nil || len(rb.Subjects) != 1 || rb.Subjects[0].Name != "fin-ops" {
+							return fmt.Errorf("viewer binding not restored: %+v, %v", rb, err)
+						}
+						return nil
+					},
+				),
 			},
 		},
 	})

@@ -28,6 +28,7 @@ func (r *projectResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 		if r.p != nil && !resp.Diagnostics.HasError() {
 			r.p.plans.setProject(state.Tenant.ValueString(), state.Name.ValueString(), nil)
+			r.warnDeletion(ctx, &state, "destroys", &resp.Diagnostics)
 		}
 		return
 	}
@@ -54,6 +55,10 @@ func (r *projectResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		// A rename or a move replaces the project: the old one's quota is freed.
 		r.p.plans.setProject(prior.Tenant.ValueString(), prior.Name.ValueString(), nil)
 	}
+	if r.p != nil && prior != nil && !plan.Namespace.IsUnknown() && (prior.Tenant.ValueString() != p.Tenant ||
+		prior.Name.ValueString() != p.Name || prior.Namespace.ValueString() != p.Namespace) {
+		r.warnDeletion(ctx, prior, "replaces", &resp.Diagnostics)
+	}
 	if known && r.p != nil && !plan.Namespace.IsUnknown() {
 		r.p.claimNamespace(p.Namespace, platform.Owner{Tenant: p.Tenant, Project: p.Name}, path.Root("namespace"), &resp.Diagnostics)
 		r.p.claimProject(p, &resp.Diagnostics)
@@ -63,7 +68,14 @@ func (r *projectResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		if c == nil {
 			return
 		}
-		if !plan.Namespace.IsUnknown() {
+		// Terraform plans a replacement twice, the second time without
+		// prior state: the identity was checked the first time, with it.
+		replanKey := "project/" + p.Tenant + "/" + p.Name + "/" + p.Namespace
+		if prior != nil && (prior.Tenant.ValueString() != p.Tenant || prior.Name.ValueString() != p.Name ||
+			prior.Namespace.ValueString() != p.Namespace) {
+			r.p.plans.expectReplan(replanKey)
+		}
+		if !plan.Namespace.IsUnknown() && (prior != nil || !r.p.plans.replanned(replanKey)) {
 			priorNamespace := ""
 			if prior != nil {
 				priorNamespace = prior.Namespace.ValueString()
@@ -75,8 +87,45 @@ func (r *projectResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 			priorEffective = prior.EffectiveGPUQuota
 		}
 		r.planWithinTenant(ctx, c, p, priorEffective, &plan, &resp.Diagnostics)
+		if prior != nil && !prior.ObjectsInSync.ValueBool() {
+			r.warnDrift(ctx, c, prior, &resp.Diagnostics)
+		}
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+}
+
+// warnDeletion: a plan that destroys or replaces the project says which
+// workloads its namespace deletes (deletion_protection.go).
+func (r *projectResource) warnDeletion(ctx context.Context, state *projectModel, action string, diags *diag.Diagnostics) {
+	if !r.p.client.Known() {
+		return
+	}
+	if c := r.p.clientOrError(diags); c != nil {
+		warnDeletion(ctx, c, fmt.Sprintf("project %q", state.ID.ValueString()), action, state.DeletionProtection,
+			[]string{state.Namespace.ValueString()}, diags)
+	}
+}
+
+// warnDrift: when refresh found the project's objects changed outside
+// Terraform, the plan says what changed, who changed it, and what the apply
+// restores (it takes back exactly the fields gpuplane sets).
+func (r *projectResource) warnDrift(ctx context.Context, c *kube.Client, prior *projectModel, diags *diag.Diagnostics) {
+	live, err := platform.FindProject(ctx, c, prior.Tenant.ValueString(), prior.Name.ValueString(), prior.Namespace.ValueString())
+	if err != nil || live == nil {
+		return
+	}
+	t, found, err := r.p.tenant(ctx, c, live.Tenant, false)
+	if err != nil || !found {
+		return
+	}
+	eff := quota.ProjectEffective(t.effective(), live.Quota, t.Catalog.Names())
+	lines, err := platform.ProjectDrift(ctx, c, *live, t.Tenant, t.Catalog, eff)
+	if err != nil || len(lines) == 0 {
+		return
+	}
+	diags.AddWarning("Objects changed outside Terraform",
+		fmt.Sprintf("Project %q: %s. The apply takes back exactly the fields gpuplane sets; others' fields stay.",
+			prior.ID.ValueString(), strings.Join(lines, "; ")))
 }
 
 // planProjectNamespace sets the ID and, when the configuration sets none,

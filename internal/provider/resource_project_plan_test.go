@@ -46,57 +46,7 @@ resource "gpuplane_compute" "h100" {
 	if err := platform.ApplyNamespace(context.Background(), testClient(t), "owned-elsewhere", platform.ProjectLabels("other", "team", nil, nil)); err != nil {
 		t.Fatal(err)
 	}
-	for name, tc := range map[string]struct {
-		config string
-		want   []string
-	}{
-		"project limit above tenant": {okTenant + projectConfig("vision", `gpu_quota = { limits = { "NVIDIA-H100" = 16 } }`),
-			[]string{`project "vision", family NVIDIA-H100: gpu_quota.limits["NVIDIA-H100"] = 16 (from project) exceeds tenant "research"'s limit of 8`, "at most 8"}},
-		"fraction of a GPU": {tenant(`{ limits = { "NVIDIA-H100" = 0.5 } }`),
-			[]string{`gpu_quota.limits["NVIDIA-H100"] = 0.5`, "whole GPUs", "MIG profile"}},
-		"negative": {tenant(`{ limits = { "Default" = -1 } }`), []string{`gpu_quota.limits["Default"] = -1`}},
-		"projects add up above the tenant": {okTenant +
-			projectConfig("vision", `gpu_quota = { limits = { "NVIDIA-H100" = 6, "Default" = 2 } }`) +
-			projectConfig("nlp", `gpu_quota = { limits = { "NVIDIA-H100" = 6, "Default" = 2 } }`),
-			[]string{`family NVIDIA-H100: the projects' limits add up to 12`, "nlp = 6 (project), vision = 6 (project)", "limit of 8", "overcommit = true"}},
-		"compute not attached to the tenant": {okTenant + projectConfig("vision", `compute = "a100-pool"`),
-			[]string{`compute = "a100-pool"`, `tenant "research"'s computes are [h100-pool]`}},
-		"namespace too long": {okTenant + projectConfig(strings.Repeat("p", 60), ``),
-			[]string{"Project namespace name too long", "(69 characters)", "set namespace explicitly"}},
-		"tenant referenced by a plain string that does not exist": {platformConfig("") + `
-resource "gpuplane_project" "orphan" {
-  tenant = "nobody"
-  name   = "orphan"
-}`, []string{`Tenant "nobody" does not exist`, "tenant = gpuplane_tenant.nobody.name"}},
-		// A project labelled as a membership's binding would lose its own
-		// RoleBindings to the membership sync.
-		"project label with gpuplane's membership key": {okTenant + projectConfig("vision", `labels = { "tenancy.gpuplane.dev/membership" = "research.x" }`),
-			[]string{"Reserved label key", `labels["tenancy.gpuplane.dev/membership"]`, "example.com/membership"}},
-		"tenant label with a key of gpuplane's subdomain": {platformConfig(`  labels = { "attached.tenancy.gpuplane.dev/other" = "true" }`),
-			[]string{"Reserved label key", `labels["attached.tenancy.gpuplane.dev/other"]`}},
-		"project label with the managed-by key": {okTenant + projectConfig("vision", `labels = { "app.kubernetes.io/managed-by" = "me" }`),
-			[]string{"Reserved label key", `labels["app.kubernetes.io/managed-by"]`}},
-		// Identity: a project is its tenant and name; a namespace has one owner.
-		"two project resources with one name in a tenant": {okTenant + projectConfig("vision", ``) + `
-resource "gpuplane_project" "vision_again" {
-  tenant    = gpuplane_tenant.research.name
-  name      = "vision"
-  namespace = "research-vision-2"
-}`, []string{"Duplicate project", `named "vision" in tenant "research"`, "count twice against the tenant"}},
-		"a tenant and a project that want one namespace": {okTenant + projectConfig("vision", ``) + `
-resource "gpuplane_tenant" "research_vision" {
-  dataplane = gpuplane_dataplane.main.name
-  name      = "research-vision"
-}`, []string{"Namespace claimed twice", `use namespace "research-vision"`, "belongs to one tenant or project"}},
-		"project namespace kube-system": {okTenant + projectConfig("vision", `namespace = "kube-system"`),
-			[]string{"System namespace", `project "research/vision" would use namespace "kube-system"`}},
-		"tenant named default": {strings.Replace(okTenant, `name      = "research"`, `name      = "default"`, 1),
-			[]string{"System namespace", `tenant "default" would use namespace "default"`}},
-		"project in a namespace another project owns": {okTenant + projectConfig("vision", `namespace = "owned-elsewhere"`),
-			[]string{"Namespace not available", `namespace "owned-elsewhere" already belongs to project "other/team"`}},
-		"project in a namespace gpuplane did not create": {okTenant + projectConfig("vision", `namespace = "`+foreignNamespace+`"`),
-			[]string{"Namespace not available", `namespace "` + foreignNamespace + `" already exists and was not created by gpuplane`}},
-	} {
+	for name, tc := range projectPlanCases(tenant, okTenant) {
 		t.Run(name, func(t *testing.T) {
 			resource.Test(t, resource.TestCase{
 				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
@@ -204,5 +154,64 @@ func TestAccProject_belowUsageCountsPods(t *testing.T) {
 		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
 			t.Errorf("%v: warnings %q, want %q", tc.namespaces, got, tc.want)
 		}
+	}
+}
+
+// projectPlanCases are TestAccProject_planTimeRules's configurations, each
+// with the parts of the error it must fail with, in order.
+func projectPlanCases(tenant func(string) string, okTenant string) map[string]struct {
+	config string
+	want   []string
+} {
+	return map[string]struct {
+		config string
+		want   []string
+	}{
+		"project limit above tenant": {okTenant + projectConfig("vision", `gpu_quota = { limits = { "NVIDIA-H100" = 16 } }`),
+			[]string{`project "vision", family NVIDIA-H100: gpu_quota.limits["NVIDIA-H100"] = 16 (from project) exceeds tenant "research"'s limit of 8`, "at most 8"}},
+		"fraction of a GPU": {tenant(`{ limits = { "NVIDIA-H100" = 0.5 } }`),
+			[]string{`gpu_quota.limits["NVIDIA-H100"] = 0.5`, "whole GPUs", "MIG profile"}},
+		"negative": {tenant(`{ limits = { "Default" = -1 } }`), []string{`gpu_quota.limits["Default"] = -1`}},
+		"projects add up above the tenant": {okTenant +
+			projectConfig("vision", `gpu_quota = { limits = { "NVIDIA-H100" = 6, "Default" = 2 } }`) +
+			projectConfig("nlp", `gpu_quota = { limits = { "NVIDIA-H100" = 6, "Default" = 2 } }`),
+			[]string{`family NVIDIA-H100: the projects' limits add up to 12`, "nlp = 6 (project), vision = 6 (project)", "limit of 8", "overcommit = true"}},
+		"compute not attached to the tenant": {okTenant + projectConfig("vision", `compute = "a100-pool"`),
+			[]string{`compute = "a100-pool"`, `tenant "research"'s computes are [h100-pool]`}},
+		"namespace too long": {okTenant + projectConfig(strings.Repeat("p", 60), ``),
+			[]string{"Project namespace name too long", "(69 characters)", "set namespace explicitly"}},
+		"tenant referenced by a plain string that does not exist": {platformConfig("") + `
+resource "gpuplane_project" "orphan" {
+  tenant = "nobody"
+  name   = "orphan"
+}`, []string{`Tenant "nobody" does not exist`, "tenant = gpuplane_tenant.nobody.name"}},
+		// A project labelled as a membership's binding would lose its own
+		// RoleBindings to the membership sync.
+		"project label with gpuplane's membership key": {okTenant + projectConfig("vision", `labels = { "tenancy.gpuplane.dev/membership" = "research.x" }`),
+			[]string{"Reserved label key", `labels["tenancy.gpuplane.dev/membership"]`, "example.com/membership"}},
+		"tenant label with a key of gpuplane's subdomain": {platformConfig(`  labels = { "attached.tenancy.gpuplane.dev/other" = "true" }`),
+			[]string{"Reserved label key", `labels["attached.tenancy.gpuplane.dev/other"]`}},
+		"project label with the managed-by key": {okTenant + projectConfig("vision", `labels = { "app.kubernetes.io/managed-by" = "me" }`),
+			[]string{"Reserved label key", `labels["app.kubernetes.io/managed-by"]`}},
+		// Identity: a project is its tenant and name; a namespace has one owner.
+		"two project resources with one name in a tenant": {okTenant + projectConfig("vision", ``) + `
+resource "gpuplane_project" "vision_again" {
+  tenant    = gpuplane_tenant.research.name
+  name      = "vision"
+  namespace = "research-vision-2"
+}`, []string{"Duplicate project", `named "vision" in tenant "research"`, "count twice against the tenant"}},
+		"a tenant and a project that want one namespace": {okTenant + projectConfig("vision", ``) + `
+resource "gpuplane_tenant" "research_vision" {
+  dataplane = gpuplane_dataplane.main.name
+  name      = "research-vision"
+}`, []string{"Namespace claimed twice", `use namespace "research-vision"`, "belongs to one tenant or project"}},
+		"project namespace kube-system": {okTenant + projectConfig("vision", `namespace = "kube-system"`),
+			[]string{"System namespace", `project "research/vision" would use namespace "kube-system"`}},
+		"tenant named default": {strings.Replace(okTenant, `name      = "research"`, `name      = "default"`, 1),
+			[]string{"System namespace", `tenant "default" would use namespace "default"`}},
+		"project in a namespace another project owns": {okTenant + projectConfig("vision", `namespace = "owned-elsewhere"`),
+			[]string{"Namespace not available", `namespace "owned-elsewhere" already belongs to project "other/team"`}},
+		"project in a namespace gpuplane did not create": {okTenant + projectConfig("vision", `namespace = "`+foreignNamespace+`"`),
+			[]string{"Namespace not available", `namespace "` + foreignNamespace + `" already exists and was not created by gpuplane`}},
 	}
 }

@@ -57,8 +57,8 @@ func TestAccProject_quotaEnforcedByAPIServer(t *testing.T) {
 					checkLabelled(t, "research-vision", map[string]string{"cost-center": "r-42", "team": "vision", platform.LabelTenant: "research", platform.LabelProject: "vision"}),
 				),
 			},
-			{ResourceName: "gpuplane_project.vision", ImportState: true, ImportStateId: "research/vision", ImportStateVerify: true, ImportStateVerifyIgnore: []string{"timeouts"}},
-			{ResourceName: "gpuplane_project.nlp", ImportState: true, ImportStateId: "research:nlp", ImportStateVerify: true, ImportStateVerifyIgnore: []string{"timeouts"}},
+			{ResourceName: "gpuplane_project.vision", ImportState: true, ImportStateId: "research/vision", ImportStateVerify: true, ImportStateVerifyIgnore: []string{"timeouts", "deletion_protection"}},
+			{ResourceName: "gpuplane_project.nlp", ImportState: true, ImportStateId: "research:nlp", ImportStateVerify: true, ImportStateVerifyIgnore: []string{"timeouts", "deletion_protection"}},
 			projectDriftStep(t, config),
 			{
 				// Labels and annotations added by others cause no diff.

@@ -38,23 +38,24 @@ func NewTenantResource() resource.Resource { return &tenantResource{} }
 type tenantResource struct{ p *providerData }
 
 type tenantModel struct {
-	ID                types.String   `tfsdk:"id"`
-	Dataplane         types.String   `tfsdk:"dataplane"`
-	Name              types.String   `tfsdk:"name"`
-	DisplayName       types.String   `tfsdk:"display_name"`
-	AdminGroups       types.List     `tfsdk:"admin_groups"`
-	Computes          types.List     `tfsdk:"computes"`
-	GPUQuota          *gpuQuotaModel `tfsdk:"gpu_quota"`
-	Overcommit        types.Bool     `tfsdk:"overcommit"`
-	DeletionPolicy    types.String   `tfsdk:"deletion_policy"`
-	Labels            types.Map      `tfsdk:"labels"`
-	Namespace         types.String   `tfsdk:"namespace"`
-	UID               types.String   `tfsdk:"uid"`
-	EffectiveGPUQuota types.Map      `tfsdk:"effective_gpu_quota"`
-	Phase             types.String   `tfsdk:"phase"`
-	ComputeCapacity   types.Map      `tfsdk:"compute_gpu_capacity"`
-	ObjectsInSync     types.Bool     `tfsdk:"objects_in_sync"`
-	Timeouts          timeouts.Value `tfsdk:"timeouts"`
+	ID                 types.String   `tfsdk:"id"`
+	Dataplane          types.String   `tfsdk:"dataplane"`
+	Name               types.String   `tfsdk:"name"`
+	DisplayName        types.String   `tfsdk:"display_name"`
+	AdminGroups        types.List     `tfsdk:"admin_groups"`
+	Computes           types.List     `tfsdk:"computes"`
+	GPUQuota           *gpuQuotaModel `tfsdk:"gpu_quota"`
+	Overcommit         types.Bool     `tfsdk:"overcommit"`
+	DeletionPolicy     types.String   `tfsdk:"deletion_policy"`
+	Labels             types.Map      `tfsdk:"labels"`
+	Namespace          types.String   `tfsdk:"namespace"`
+	UID                types.String   `tfsdk:"uid"`
+	EffectiveGPUQuota  types.Map      `tfsdk:"effective_gpu_quota"`
+	Phase              types.String   `tfsdk:"phase"`
+	ComputeCapacity    types.Map      `tfsdk:"compute_gpu_capacity"`
+	ObjectsInSync      types.Bool     `tfsdk:"objects_in_sync"`
+	DeletionProtection types.Bool     `tfsdk:"deletion_protection"`
+	Timeouts           timeouts.Value `tfsdk:"timeouts"`
 }
 
 func (r *tenantResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -108,8 +109,9 @@ func (r *tenantResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 			"compute_gpu_capacity": schema.MapAttribute{Computed: true, ElementType: types.Int64Type,
 				MarkdownDescription: "GPUs per family on the nodes of the tenant's computes (null without computes). The plan " +
 					"warns when the tenant's limit for a family exceeds it."},
-			"objects_in_sync": objectsInSyncAttribute(),
-			"timeouts":        timeoutsAttribute(ctx),
+			"objects_in_sync":     objectsInSyncAttribute(),
+			"deletion_protection": deletionProtectionAttribute("tenant"),
+			"timeouts":            timeoutsAttribute(ctx),
 		},
 	}
 }
@@ -301,6 +303,13 @@ func (r *tenantResource) Delete(ctx context.Context, req resource.DeleteRequest,
 				t.Name, strings.Join(names, ", ")))
 		return
 	}
+	namespaces := []string{t.Namespace()}
+	for _, p := range projects {
+		namespaces = append(namespaces, p.Namespace)
+	}
+	if refuseDeletion(ctx, c, fmt.Sprintf("tenant %q", t.Name), state.DeletionProtection, namespaces, &resp.Diagnostics) {
+		return
+	}
 	if err := platform.DeleteTenant(ctx, c, t, projects); err != nil {
 		resp.Diagnostics.AddError("Cannot delete tenant", err.Error())
 	}
@@ -309,6 +318,7 @@ func (r *tenantResource) Delete(ctx context.Context, req resource.DeleteRequest,
 func (r *tenantResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), req.ID)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("deletion_protection"), true)...)
 }
 
 func objectsInSyncAttribute() schema.BoolAttribute {

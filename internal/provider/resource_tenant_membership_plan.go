@@ -55,12 +55,16 @@ func (r *membershipResource) ModifyPlan(ctx context.Context, req resource.Modify
 	plan.ObjectsInSync = types.BoolValue(true)
 	mb, known, diags := expandMembership(ctx, &plan)
 	resp.Diagnostics.Append(diags...)
+	// Terraform plans a replacement twice, the second time without prior
+	// state; that second plan is this membership, not a second one.
 	replan := false
 	if known {
-		if !req.State.Raw.IsNull() {
-			r.p.plans.expectReplan("membership/" + mb.Key())
-		} else {
+		var prior membershipModel
+		switch {
+		case req.State.Raw.IsNull():
 			replan = r.p.plans.replanned("membership/" + mb.Key())
+		case !req.State.Get(ctx, &prior).HasError() && replaces(prior, plan):
+			r.p.plans.expectReplan("membership/" + mb.Key())
 		}
 	}
 	if known && !replan && r.p.client.Known() && !resp.Diagnostics.HasError() {
@@ -133,4 +137,13 @@ func (d *providerData) checkUniqueSubject(ctx context.Context, c *kube.Client, m
 				"or projects) instead of two.", mb.Subject.Kind, mb.Subject.Name, prior, mb.Tenant))
 	}
 	return diags
+}
+
+// replaces reports whether a plan changes what replaces a membership.
+func replaces(prior, plan membershipModel) bool {
+	if prior.Subject == nil || plan.Subject == nil {
+		return prior.Subject != plan.Subject
+	}
+	return !prior.Tenant.Equal(plan.Tenant) || !prior.Name.Equal(plan.Name) || !prior.Subject.Kind.Equal(plan.Subject.Kind) ||
+		!prior.Subject.Name.Equal(plan.Subject.Name) || !prior.Subject.Namespace.Equal(plan.Subject.Namespace)
 }

@@ -21,7 +21,8 @@ import (
 
 func (r *tenantResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
-		return // destroy: checked (restrict) at apply
+		r.warnDestroy(ctx, req, &resp.Diagnostics) // restrict is checked at apply
+		return
 	}
 	var plan tenantModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
@@ -151,4 +152,28 @@ func (r *tenantResource) warnTenantBelowUsage(ctx context.Context, c *kube.Clien
 		namespaces = append(namespaces, p.Namespace)
 	}
 	warnBelowUsage(ctx, c, t.Catalog, eff, namespaces, fmt.Sprintf("tenant %q", t.Name), diags)
+}
+
+// warnDestroy: a plan that destroys the tenant says which workloads its
+// namespaces (with cascade, its projects' too) delete.
+func (r *tenantResource) warnDestroy(ctx context.Context, req resource.ModifyPlanRequest, diags *diag.Diagnostics) {
+	var state tenantModel
+	if r.p == nil || !r.p.client.Known() || req.State.Get(ctx, &state).HasError() {
+		return
+	}
+	c := r.p.clientOrError(diags)
+	if c == nil {
+		return
+	}
+	namespaces := []string{state.Namespace.ValueString()}
+	if state.DeletionPolicy.ValueString() == "cascade" {
+		projects, err := platform.ListProjects(ctx, c, state.Name.ValueString())
+		if err != nil {
+			return
+		}
+		for _, p := range projects {
+			namespaces = append(namespaces, p.Namespace)
+		}
+	}
+	warnDeletion(ctx, c, fmt.Sprintf("tenant %q", state.Name.ValueString()), "destroys", state.DeletionProtection, namespaces, diags)
 }

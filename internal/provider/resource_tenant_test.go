@@ -3,7 +3,9 @@ package provider
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -11,6 +13,9 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/crds"
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/platform"
@@ -50,7 +55,9 @@ func TestAccTenant_lifecycle(t *testing.T) {
 // leaving nothing labelled.
 func TestAccTenant_deletionPolicy(t *testing.T) {
 	testAccPreCheck(t)
-	tenant := func(policy string) string { return platformConfig(fmt.Sprintf("  deletion_policy = %q", policy)) }
+	tenant := func(policy string, extra ...string) string {
+		return platformConfig(fmt.Sprintf("  deletion_policy = %q\n%s", policy, strings.Join(extra, "\n")))
+	}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		CheckDestroy:             checkNoGpuplaneObjects,
@@ -71,8 +78,20 @@ func TestAccTenant_deletionPolicy(t *testing.T) {
 					return nil
 				},
 			},
-			// The last destroy cascades to the stray project.
 			{Config: tenant("cascade")},
+			{
+				// With cascade, deletion protection counts the projects' workloads too.
+				PreConfig: func() {
+					if err := createGPUPod(testClient(t).Typed, "research-stray", "notebook", "", 0); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:      tenant("cascade"),
+				Destroy:     true,
+				ExpectError: wrapped("Deletion protection", `Deleting tenant "research"`, "research-stray/notebook"),
+			},
+			// The last destroy cascades to the stray project, its pod included.
+			{Config: tenant("cascade", "  deletion_protection = false")},
 		},
 	})
 }
@@ -229,6 +248,60 @@ func TestAccTenant_changeReachesProjectsManagedElsewhere(t *testing.T) {
 						return nil
 					},
 				),
+			},
+		},
+	})
+}
+
+// TestAccTenant_cascadeStuckNamespace: a tenant's cascade waits for each
+// project namespace; one held by a finalizer gpuplane does not own times
+// out with the configured timeout and an error that lists what is left,
+// finalizers are never stripped, and the next destroy resumes.
+func TestAccTenant_cascadeStuckNamespace(t *testing.T) {
+	testAccPreCheck(t)
+	const finalizer = "example.com/hold"
+	config := platformConfig("  deletion_policy = \"cascade\"\n  timeouts = { delete = \"8s\" }")
+	ctx := context.Background()
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             checkNoGpuplaneObjects,
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				Check: func(*terraform.State) error {
+					createForeignProject(t, "research", "stray")
+					cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "held", Finalizers: []string{finalizer}}}
+					_, err := testClient(t).Typed.CoreV1().ConfigMaps("research-stray").Create(ctx, cm, metav1.CreateOptions{})
+					return err
+				},
+			},
+			{
+				Config:      config,
+				Destroy:     true,
+				ExpectError: wrapped(`namespace "research-stray" is still terminating`, "does not strip finalizers", "What is left", finalizer),
+			},
+			{
+				// Nothing was stripped: the ConfigMap still holds its finalizer.
+				PreConfig: func() {
+					c := testClient(t).Typed
+					live, err := c.CoreV1().ConfigMaps("research-stray").Get(ctx, "held", metav1.GetOptions{})
+					if err != nil || len(live.Finalizers) != 1 {
+						t.Fatalf("the held ConfigMap lost its finalizer or is gone: %v, %v", live, err)
+					}
+					live.Finalizers = nil
+					if _, err := c.CoreV1().ConfigMaps("research-stray").Update(ctx, live, metav1.UpdateOptions{}); err != nil {
+						t.Fatal(err)
+					}
+					// The namespace controller finishes what the timed-out destroy began.
+					err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 90*time.Second, true, func(ctx context.Context) (bool, error) {
+						return !exists(t, namespaceGVR, "", "research-stray"), nil
+					})
+					if err != nil {
+						t.Fatal("namespace research-stray remains after its finalizer was released")
+					}
+				},
+				// The test's destroy resumes and completes.
+				Config: config,
 			},
 		},
 	})

@@ -162,3 +162,32 @@ func Main(m interface{ Run() int }, started func(*Cluster)) {
 	c.Stop()
 	os.Exit(code)
 }
+
+// ErrNotLocal: only the local control plane can be restarted by a test.
+var ErrNotLocal = errors.New("the cluster is not the local control plane")
+
+// RestartAPIServer stops kube-apiserver and starts it again on the same
+// etcd data, port and certificates, and returns once it serves again
+// (tests of a restart mid-apply). Only for the local control plane.
+func (c *Cluster) RestartAPIServer(ctx context.Context) error {
+	if !c.Local {
+		return ErrNotLocal
+	}
+	marker := filepath.Join(c.dir, "cp", "restarts")
+	before, _ := os.ReadFile(marker)
+	if err := c.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+		return err
+	}
+	for {
+		if now, _ := os.ReadFile(marker); len(now) > 0 && string(now) != string(before) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("kube-apiserver did not restart: %w", ctx.Err())
+		case <-c.done:
+			return errors.New("the control plane exited")
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}

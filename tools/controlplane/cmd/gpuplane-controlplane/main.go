@@ -99,29 +99,30 @@ func run(dir, binDir string, keep, demoNodes bool, readyTimeout time.Duration) e
 
 	apiPort := ports[2]
 	certDir := filepath.Join(dir, "certs")
-	apiserver, err := startChild(ctx, dir, filepath.Join(binDir, "kube-apiserver"),
-		"--etcd-servers="+etcdURL,
+	apiArgs := []string{
+		"--etcd-servers=" + etcdURL,
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
 		// The kubernetes Service endpoint cannot be a loopback address; no pod needs it here.
 		"--endpoint-reconciler-type=none",
-		"--secure-port="+strconv.Itoa(apiPort),
-		"--cert-dir="+certDir,
-		"--token-auth-file="+files.tokens,
+		"--secure-port=" + strconv.Itoa(apiPort),
+		"--cert-dir=" + certDir,
+		"--token-auth-file=" + files.tokens,
 		"--authorization-mode=RBAC",
-		"--service-account-key-file="+files.saKey,
-		"--service-account-signing-key-file="+files.saKey,
+		"--service-account-key-file=" + files.saKey,
+		"--service-account-signing-key-file=" + files.saKey,
 		"--service-account-issuer=https://kubernetes.default.svc",
 		"--service-cluster-ip-range=10.0.0.0/24",
 		"--disable-admission-plugins=ServiceAccount",
-		"--audit-policy-file="+files.auditPolicy,
-		"--audit-log-path="+filepath.Join(dir, "audit.log"),
+		"--audit-policy-file=" + files.auditPolicy,
+		"--audit-log-path=" + filepath.Join(dir, "audit.log"),
 		"--audit-log-format=json",
-	)
+	}
+	apiserver, err := startChild(ctx, dir, filepath.Join(binDir, "kube-apiserver"), apiArgs...)
 	if err != nil {
 		return err
 	}
-	defer apiserver.stop()
+	defer func() { apiserver.stop() }()
 
 	host := fmt.Sprintf("https://127.0.0.1:%d", apiPort)
 	deadline, cancel := context.WithTimeout(ctx, readyTimeout)
@@ -171,14 +172,35 @@ func run(dir, binDir string, keep, demoNodes bool, readyTimeout time.Duration) e
 	fmt.Printf("control plane ready\n  export KUBECONFIG=%s\n  audit log: %s\nstop with Ctrl-C or SIGTERM (pid %d)\n",
 		kubeconfig, filepath.Join(dir, "audit.log"), os.Getpid())
 
-	select {
-	case <-ctx.Done():
-	case <-apiserver.done:
-		return fmt.Errorf("kube-apiserver exited (log: %s)", apiserver.logPath)
-	case <-kcm.done:
-		return fmt.Errorf("kube-controller-manager exited (log: %s)", kcm.logPath)
+	// SIGUSR1 restarts kube-apiserver on the same etcd data, port and
+	// certificates (tests of an API server restart mid-apply); each restart
+	// bumps the count in the file "restarts" once the server is ready again.
+	restart := make(chan os.Signal, 1)
+	signal.Notify(restart, syscall.SIGUSR1)
+	for restarts := 1; ; restarts++ {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-apiserver.done:
+			return fmt.Errorf("kube-apiserver exited (log: %s)", apiserver.logPath)
+		case <-kcm.done:
+			return fmt.Errorf("kube-controller-manager exited (log: %s)", kcm.logPath)
+		case <-restart:
+			apiserver.stop()
+			if apiserver, err = startChild(ctx, dir, filepath.Join(binDir, "kube-apiserver"), apiArgs...); err != nil {
+				return err
+			}
+			ready, cancel := context.WithTimeout(ctx, readyTimeout)
+			err := waitFor(ready, apiserver, func() bool { return get(host+"/readyz", token) == nil })
+			cancel()
+			if err != nil {
+				return fmt.Errorf("kube-apiserver did not come back (log: %s): %w", apiserver.logPath, err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "restarts"), []byte(strconv.Itoa(restarts)), 0o600); err != nil {
+				return err
+			}
+		}
 	}
-	return nil
 }
 
 func startEtcd(dataDir, clientURL, peerURL string) (*embed.Etcd, error) {

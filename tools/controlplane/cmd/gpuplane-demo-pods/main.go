@@ -1,6 +1,8 @@
 // Command gpuplane-demo-pods creates a few GPU pods in the quickstart's
-// project namespaces, so that `make demo` can show GPU usage. The pods stay
-// Pending: the local control plane has no kubelet.
+// project namespaces, so that `make demo` can show GPU usage, and with
+// -delete removes them again (before `make demo-down` destroys the
+// projects, which deletion protection refuses while pods run). The pods
+// stay Pending: the local control plane has no kubelet.
 package main
 
 import (
@@ -17,6 +19,7 @@ import (
 
 func main() {
 	kubeconfig := flag.String("kubeconfig", "", "kubeconfig written by gpuplane-controlplane")
+	remove := flag.Bool("delete", false, "delete the demo's pods instead of creating them")
 	flag.Parse()
 	log.SetFlags(0)
 	b, err := os.ReadFile(*kubeconfig)
@@ -53,6 +56,9 @@ func main() {
 					"resources": map[string]any{"limits": map[string]any{p.resource: fmt.Sprint(p.gpus)}}}}}}
 		body, _ := json.Marshal(pod)
 		req, _ := http.NewRequest(http.MethodPost, server+"/api/v1/namespaces/"+p.ns+"/pods", bytes.NewReader(body))
+		if *remove {
+			req, _ = http.NewRequest(http.MethodDelete, server+"/api/v1/namespaces/"+p.ns+"/pods/"+p.name+"?gracePeriodSeconds=0", nil)
+		}
 		req.Header.Set("Authorization", "Bearer "+token)
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := client.Do(req)
@@ -62,6 +68,8 @@ func main() {
 		msg, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		switch {
+		case *remove && (resp.StatusCode < 300 || resp.StatusCode == http.StatusNotFound):
+			fmt.Printf("pod %s/%s deleted\n", p.ns, p.name)
 		case resp.StatusCode < 300:
 			fmt.Printf("pod %s/%s: %d x %s (Pending)\n", p.ns, p.name, p.gpus, p.resource)
 		case resp.StatusCode == http.StatusConflict:
