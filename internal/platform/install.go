@@ -18,6 +18,7 @@ import (
 
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/crds"
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/kube"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
 )
 
 // ViewRoleName is the ClusterRole that lets the built-in view, edit and
@@ -84,6 +85,12 @@ const (
 // refused, "not yet synced"); a positive probe rules both out, so when a
 // dataplane's apply returns, its policies are in force.
 func proveAdmission(ctx context.Context, c *kube.Client) error {
+	// A namespace of that name that is not the probe's (a tenant so named)
+	// is never touched: the proof is skipped.
+	if err := CheckNamespaceAdoptable(ctx, c, probeNamespace, Owner{Tenant: "gpuplane-admission-probe", Project: "probe"}); err != nil {
+		tflog.Warn(ctx, "not proving the admission policies are in force", map[string]any{"reason": err.Error()})
+		return nil
+	}
 	labels := ProjectLabels("gpuplane-admission-probe", "probe", nil, nil)
 	if err := ApplyNamespace(ctx, c, probeNamespace, labels); err != nil {
 		return err
