@@ -22,14 +22,7 @@ import (
 // one rule less, the error names the missing verb and resource.
 func TestAccProvider_leastPrivilege(t *testing.T) {
 	testAccPreCheck(t)
-	b, err := os.ReadFile("../../examples/permissions/clusterrole.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var role rbacv1.ClusterRole
-	if err := yaml.Unmarshal(b, &role); err != nil {
-		t.Fatal(err)
-	}
+	role := shippedRole(t)
 	token := serviceAccountBoundTo(t, role)
 	full := role.DeepCopy()
 	withoutMembershipList := role.DeepCopy()
@@ -64,6 +57,20 @@ func TestAccProvider_leastPrivilege(t *testing.T) {
 			},
 		},
 	})
+}
+
+// shippedRole is the ClusterRole of examples/permissions.
+func shippedRole(t *testing.T) rbacv1.ClusterRole {
+	t.Helper()
+	b, err := os.ReadFile("../../examples/permissions/clusterrole.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var role rbacv1.ClusterRole
+	if err := yaml.Unmarshal(b, &role); err != nil {
+		t.Fatal(err)
+	}
+	return role
 }
 
 // serviceAccountBoundTo creates a service account bound to role alone and
