@@ -69,7 +69,11 @@ type GPUFamily struct {
 
 // DataplaneSpec is the spec of a Dataplane.
 type DataplaneSpec struct {
-	GPUFamilies map[string]GPUFamily `json:"gpuFamilies,omitempty"`
+	// QuotaBackend is "resource-quota" (or empty) or "kueue".
+	QuotaBackend string `json:"quotaBackend,omitempty"`
+	// KueueServiceAccount is Kueue's controller identity, namespace/name.
+	KueueServiceAccount string               `json:"kueueServiceAccount,omitempty"`
+	GPUFamilies         map[string]GPUFamily `json:"gpuFamilies,omitempty"`
 }
 
 // Toleration mirrors the parts of a core/v1 Toleration a compute carries.
@@ -132,6 +136,36 @@ type ProjectSpec struct {
 	// gpuplane placement policy admits only pods that select one of them.
 	// Empty when the tenant lists no computes.
 	Placement map[string]map[string]string `json:"placement,omitempty"`
+	// Queue is set when Kueue enforces the project's quota.
+	Queue *QueueParams `json:"queue,omitempty"`
+	// DRA are the parameters of the gpuplane claims policy: the device
+	// classes claims in the namespace may name (the catalog's), and the
+	// per-claim cap per class.
+	DRA *DRAParams `json:"dra,omitempty"`
+}
+
+// DRAParams are the parameters of the gpuplane claims policy.
+type DRAParams struct {
+	Classes     []string         `json:"classes"`
+	MaxPerClaim map[string]int64 `json:"maxPerClaim,omitempty"`
+}
+
+// QueueParams are the parameters of the gpuplane Kueue admission policies
+// in a project namespace.
+type QueueParams struct {
+	LocalQueue      string      `json:"localQueue"`
+	Resources       []string    `json:"resources"`
+	Admitters       []string    `json:"admitters"`
+	PodCreators     []string    `json:"podCreators"`
+	FamilyMaxPerPod []FamilyCap `json:"familyMaxPerPod,omitempty"`
+}
+
+// FamilyCap is the per-pod cap of one Kueue-enforced family.
+type FamilyCap struct {
+	Family     string            `json:"family"`
+	Resource   string            `json:"resource"`
+	NodeLabels map[string]string `json:"nodeLabels,omitempty"`
+	Max        int64             `json:"max"`
 }
 
 // Subject is a user, group or service account.

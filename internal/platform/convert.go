@@ -11,7 +11,8 @@ import (
 func CatalogOf(spec crds.DataplaneSpec) quota.Catalog {
 	c := quota.Catalog{}
 	for name, f := range spec.GPUFamilies {
-		c[name] = quota.Family{ResourceName: f.ResourceName, DeviceClass: f.DeviceClass, NodeSelector: f.NodeSelector}
+		c[name] = quota.Family{ResourceName: f.ResourceName, DeviceClass: f.DeviceClass, NodeSelector: f.NodeSelector,
+			Queued: spec.QuotaBackend == BackendKueue && f.ResourceName != ""}
 	}
 	return c
 }

@@ -103,6 +103,9 @@ func DeleteDataplane(ctx context.Context, c *kube.Client, name string) error {
 	if err := c.Delete(ctx, crds.Dataplanes, "", name); err != nil {
 		return err
 	}
+	if err := DeleteFlavors(ctx, c); err != nil {
+		return err
+	}
 	return Uninstall(ctx, c)
 }
 

@@ -141,6 +141,16 @@ type podPolicy struct {
 	name        string
 	paramKind   string // a gpuplane kind: Project (in the pod's namespace) or Compute (all of them)
 	validations []policyValidation
+	// rule is what the policy matches: pods on CREATE when nil.
+	rule *admv1ac.NamedRuleWithOperationsApplyConfiguration
+}
+
+// matches is the policy's match rule.
+func (p podPolicy) matches() *admv1ac.NamedRuleWithOperationsApplyConfiguration {
+	if p.rule != nil {
+		return p.rule
+	}
+	return admv1ac.NamedRuleWithOperations().WithOperations(admv1.Create).WithAPIGroups("").WithAPIVersions("v1").WithResources("pods")
 }
 
 // policyValidation is a CEL expression a pod must satisfy, and the message
@@ -170,14 +180,8 @@ type policyValidation struct{ expression, message string }
 var perPodPolicy = podPolicy{
 	name:      "gpuplane-gpu-per-pod",
 	paramKind: "Project",
-	validations: []policyValidation{{expression: `!has(params.spec.maxPerPod) || params.spec.maxPerPod.all(r,
-  object.spec.containers.map(c, quantity(c.?resources.?limits[?r].orValue('0')).asInteger()).sum() +
-    object.spec.?initContainers.orValue([]).map(c, c.?restartPolicy.orValue('') == 'Always',
-      quantity(c.?resources.?limits[?r].orValue('0')).asInteger()).sum() <= params.spec.maxPerPod[r] &&
-  object.spec.?initContainers.orValue([]).all(i, c, c.?restartPolicy.orValue('') == 'Always' ||
-    quantity(c.?resources.?limits[?r].orValue('0')).asInteger() +
-      object.spec.initContainers.slice(0, i).map(s, s.?restartPolicy.orValue('') == 'Always',
-        quantity(s.?resources.?limits[?r].orValue('0')).asInteger()).sum() <= params.spec.maxPerPod[r]))`,
+	validations: []policyValidation{{expression: `!has(params.spec.maxPerPod) || params.spec.maxPerPod.all(r, ` +
+		podGPUsAtMost("object.spec", "r", "params.spec.maxPerPod[r]") + `)`,
 		message: `'this pod asks for more GPUs of one family than the largest workload allowed in gpuplane project ' +
   params.spec.tenant + '/' + params.spec.project + ' (gpu_quota.requests): ' +
   params.spec.maxPerPod.map(r, r + ' at most ' + string(params.spec.maxPerPod[r])).join(', ')`}},
@@ -220,7 +224,8 @@ var exclusivePolicy = podPolicy{
   ' may neither select nor tolerate compute ' + params.metadata.name + ', which other tenants attach'`}},
 }
 
-var podPolicies = []podPolicy{perPodPolicy, placementPolicy, exclusivePolicy}
+var podPolicies = []podPolicy{perPodPolicy, placementPolicy, exclusivePolicy, kueuePodPolicy, kueueJobPolicy,
+	claimsPolicy, claimTemplatesPolicy}
 
 // WaitPodPolicies returns once gpuplane's pod policies are in force in a
 // project namespace. With a per-pod cap (maxPerPod, from the Project object
@@ -275,8 +280,7 @@ func installPodPolicies(ctx context.Context, c *kube.Client) error {
 			WithSpec(admv1ac.ValidatingAdmissionPolicySpec().
 				WithFailurePolicy(admv1.Fail).
 				WithParamKind(admv1ac.ParamKind().WithAPIVersion(crds.Group + "/" + crds.Version).WithKind(p.paramKind)).
-				WithMatchConstraints(admv1ac.MatchResources().WithResourceRules(admv1ac.NamedRuleWithOperations().
-					WithOperations(admv1.Create).WithAPIGroups("").WithAPIVersions("v1").WithResources("pods"))).
+				WithMatchConstraints(admv1ac.MatchResources().WithResourceRules(p.matches())).
 				WithValidations(validations(p)...))
 		err := kube.ApplyTyped(ctx, "ValidatingAdmissionPolicy", p.name, func(ctx context.Context) error {
 			_, err := c.Typed.AdmissionregistrationV1().ValidatingAdmissionPolicies().Apply(ctx, policy, c.ApplyOptions())

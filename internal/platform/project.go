@@ -6,6 +6,7 @@ import (
 	"maps"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/crds"
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/kube"
@@ -24,13 +25,18 @@ type Project struct {
 	// is written; the admission policies read them from the Project object.
 	MaxPerPod map[string]int64
 	Placement map[string]map[string]string
+	// Queue: the Kueue policies' parameters, derived too (nil unless Kueue
+	// enforces some family).
+	Queue *crds.QueueParams
+	// DRA: the claims policy's parameters, derived too.
+	DRA *crds.DRAParams
 }
 
 // ProjectOf is the project a Project object in namespace records.
 func ProjectOf(namespace string, spec crds.ProjectSpec) Project {
 	return Project{
 		Tenant: spec.Tenant, Name: spec.Project, Namespace: namespace, Compute: spec.Compute, Roles: spec.RoleMapping,
-		Quota: QuotaOf(spec.GPUQuota), Labels: spec.Labels, MaxPerPod: spec.MaxPerPod, Placement: spec.Placement,
+		Quota: QuotaOf(spec.GPUQuota), Labels: spec.Labels, MaxPerPod: spec.MaxPerPod, Placement: spec.Placement, Queue: spec.Queue, DRA: spec.DRA,
 	}
 }
 
@@ -41,7 +47,7 @@ func (p Project) Rules() quota.Project {
 
 func (p Project) spec() crds.ProjectSpec {
 	return crds.ProjectSpec{Tenant: p.Tenant, Project: p.Name, Compute: p.Compute, RoleMapping: p.Roles,
-		GPUQuota: GPUQuotaOf(p.Quota), Labels: p.Labels, MaxPerPod: p.MaxPerPod, Placement: p.Placement}
+		GPUQuota: GPUQuotaOf(p.Quota), Labels: p.Labels, MaxPerPod: p.MaxPerPod, Placement: p.Placement, Queue: p.Queue, DRA: p.DRA}
 }
 
 // ProjectBindings are the RoleBindings of a project namespace.
@@ -121,7 +127,10 @@ func writeProjectObjects(ctx context.Context, c *kube.Client, p Project, t Tenan
 	if err := ApplyNamespace(ctx, c, p.Namespace, labels); err != nil {
 		return false, err
 	}
-	p.MaxPerPod = quota.PodMax(eff, cat)
+	p.MaxPerPod, p.DRA = quota.PodMax(eff, cat), DRAParamsOf(cat, eff)
+	if p.Queue, err = queueParams(ctx, c, t, cat, eff); err != nil {
+		return true, err
+	}
 	spec := p.spec()
 	obj, err := crds.New("Project", p.Namespace, p.Name, labels, &spec)
 	if err == nil {
@@ -135,7 +144,30 @@ func writeProjectObjects(ctx context.Context, c *kube.Client, p Project, t Tenan
 			return true, err
 		}
 	}
-	return true, ApplyResourceQuota(ctx, c, p.Namespace, quota.Hard(eff, cat), labels)
+	if err := ApplyResourceQuota(ctx, c, p.Namespace, quota.Hard(eff, cat), labels); err != nil {
+		return true, err
+	}
+	if !cat.Queued() {
+		return true, nil
+	}
+	return true, WriteQueues(ctx, c, p, t, cat, eff, labels)
+}
+
+// queueParams are a project's Kueue policy parameters (nil unless Kueue
+// enforces some family of the tenant's dataplane).
+func queueParams(ctx context.Context, c *kube.Client, t Tenant, cat quota.Catalog, eff quota.Scope) (*crds.QueueParams, error) {
+	if !cat.Queued() {
+		return nil, nil
+	}
+	obj, err := c.CachedGet(ctx, crds.Dataplanes, ManagedSelector, "", t.Dataplane)
+	if err != nil || obj == nil {
+		return nil, err
+	}
+	dp, err := specOf[crds.DataplaneSpec](obj)
+	if err != nil {
+		return nil, err
+	}
+	return QueueParamsOf(cat, eff, dp.KueueServiceAccount), nil
 }
 
 // RewriteDerived writes what a tenant's change (its quota, labels, admin
@@ -159,6 +191,11 @@ func RewriteDerived(ctx context.Context, c *kube.Client, t Tenant, cat quota.Cat
 	projects, err := ListProjects(ctx, c, t.Name)
 	if err != nil {
 		return err
+	}
+	if cat.Queued() {
+		if err := WriteCohort(ctx, c, t, cat); err != nil {
+			return err
+		}
 	}
 	teff := quota.TenantEffective(t.Quota, cat.Names())
 	for _, p := range projects {
@@ -203,6 +240,13 @@ func ProjectObjectsInSync(ctx context.Context, c *kube.Client, p Project, t Tena
 	if !maps.Equal(p.MaxPerPod, quota.PodMax(eff, cat)) || !maps.EqualFunc(p.Placement, placement, maps.Equal) {
 		return false, nil
 	}
+	wantQueue, err := queueParams(ctx, c, t, cat, eff)
+	if err != nil || !equality.Semantic.DeepEqual(p.Queue, wantQueue) || !equality.Semantic.DeepEqual(p.DRA, DRAParamsOf(cat, eff)) {
+		return false, err
+	}
+	if ok, err := QueuesInSync(ctx, c, p, t, cat, eff); err != nil || !ok {
+		return false, err
+	}
 	rq, err := GetResourceQuota(ctx, c, p.Namespace)
 	return err == nil && rq != nil && ResourceListEqual(rq.Spec.Hard, quota.Hard(eff, cat)), err
 }
@@ -227,9 +271,16 @@ func Placement(ctx context.Context, c *kube.Client, computes []string) (placemen
 
 // DeleteProject deletes the project namespace, which holds the Project
 // object and every child: the namespace controller deletes them, and the
-// namespace goes last.
+// namespace goes last. Under the Kueue backend the project's ClusterQueue
+// is drained first (its workloads evicted) and deleted last.
 func DeleteProject(ctx context.Context, c *kube.Client, namespace string) error {
-	return DeleteNamespace(ctx, c, namespace)
+	if err := DrainQueue(ctx, c, namespace); err != nil {
+		return err
+	}
+	if err := DeleteNamespace(ctx, c, namespace); err != nil {
+		return err
+	}
+	return DeleteQueue(ctx, c, namespace)
 }
 
 // ProjectsBeingDeleted names a tenant's projects whose namespace is

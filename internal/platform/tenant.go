@@ -158,6 +158,9 @@ func TenantObjectsInSync(ctx context.Context, c *kube.Client, t Tenant, cat quot
 		if err != nil || rq == nil || !ResourceListEqual(rq.Spec.Hard, quota.Lockdown(cat)) {
 			return false, err
 		}
+		if ok, err := CohortInSync(ctx, c, t, cat); err != nil || !ok {
+			return false, err
+		}
 	}
 	return ComputesAttached(ctx, c, t.Name, t.Computes)
 }
@@ -168,7 +171,7 @@ func TenantObjectsInSync(ctx context.Context, c *kube.Client, t Tenant, cat quot
 // the Tenant object last.
 func DeleteTenant(ctx context.Context, c *kube.Client, t Tenant, projects []Project) error {
 	for _, p := range projects {
-		if err := DeleteNamespace(ctx, c, p.Namespace); err != nil {
+		if err := DeleteProject(ctx, c, p.Namespace); err != nil {
 			return err
 		}
 	}
@@ -185,6 +188,9 @@ func DeleteTenant(ctx context.Context, c *kube.Client, t Tenant, projects []Proj
 		}
 	}
 	if err := AttachComputes(ctx, c, t.Name, nil, t.Computes); err != nil {
+		return err
+	}
+	if err := DeleteCohort(ctx, c, t.Name); err != nil {
 		return err
 	}
 	return c.Delete(ctx, crds.Tenants, "", t.Name)

@@ -35,6 +35,8 @@ func (s UsageScope) ID() string {
 type FamilyUsage struct {
 	Used, Capacity int64
 	Limit          quota.Value
+	// Pending: GPUs of workloads waiting in Kueue (Kueue backend only).
+	Pending int64
 }
 
 // UsageReport is the usage of a scope per family, with a breakdown per
@@ -67,15 +69,13 @@ func ReadGPUUsage(ctx context.Context, c *kube.Client, s UsageScope) (*UsageRepo
 	if err != nil {
 		return nil, err
 	}
-	capacity := map[string]int64{}
 	nodeLabels := map[string]map[string]string{}
 	for _, n := range nodes {
 		nodeLabels[n.Name] = n.Labels
 	}
-	for _, f := range families {
-		if cat[f].ResourceName != "" {
-			capacity[f] = GPUCapacity(nodes, cat[f].ResourceName, cat[f].NodeSelector)
-		}
+	capacity, err := familyCapacity(ctx, c, cat, nodes)
+	if err != nil {
+		return nil, err
 	}
 	tenants, projects, err := usageScopes(ctx, c, s, families)
 	if err != nil {
@@ -91,8 +91,11 @@ func ReadGPUUsage(ctx context.Context, c *kube.Client, s UsageScope) (*UsageRepo
 	if err != nil {
 		return nil, err
 	}
-	usage := quota.AttributeUsage(pods, cat, nodeLabels)
-	report := buildUsageReport(s, usage, tenants, projects, capacity, families)
+	usage, pending, err := claimsAndQueues(ctx, c, cat, podNamespace, quota.AttributeUsage(pods, cat, nodeLabels))
+	if err != nil {
+		return nil, err
+	}
+	report := buildUsageReport(s, usage, pending, tenants, projects, capacity, families)
 	if s.Project != "" {
 		crossCheckQuota(ctx, c, projects[0].namespace, cat, usage.Sum(projects[0].namespace))
 	}
@@ -116,6 +119,45 @@ func ReadGPUUsage(ctx context.Context, c *kube.Client, s UsageScope) (*UsageRepo
 		report.Unattributed = quota.AttributeUsage(scoped, cat, nodeLabels).Unattributed
 	}
 	return report, nil
+}
+
+// claimsAndQueues completes the pods' usage of namespace ("" for all):
+// DRA families count the devices claimed; Kueue's families count what
+// their queues admitted, and what waits there is pending.
+func claimsAndQueues(ctx context.Context, c *kube.Client, cat quota.Catalog, namespace string, usage quota.Usage) (used, pending quota.Usage, err error) {
+	claimed, err := claimUsage(ctx, c, cat, namespace)
+	if err != nil {
+		return used, pending, err
+	}
+	for ns, m := range claimed {
+		for f, n := range m {
+			add(usage.ByNamespace, ns, f, n)
+		}
+	}
+	pending = quota.Usage{ByNamespace: map[string]map[string]int64{}}
+	if cat.Queued() {
+		qu, err := readQueueUsage(ctx, c, cat, namespace)
+		if err != nil {
+			return used, pending, err
+		}
+		usage, pending.ByNamespace = withQueueUsage(usage, cat, qu.admitted), qu.pending
+	}
+	return usage, pending, nil
+}
+
+// familyCapacity is the capacity per family: node allocatable for
+// extended-resource families, ResourceSlice devices for DRA ones.
+func familyCapacity(ctx context.Context, c *kube.Client, cat quota.Catalog, nodes []corev1.Node) (map[string]int64, error) {
+	capacity, err := DRACapacity(ctx, c, cat, nodes)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range cat.Names() {
+		if cat[f].ResourceName != "" {
+			capacity[f] = GPUCapacity(nodes, cat[f].ResourceName, cat[f].NodeSelector)
+		}
+	}
+	return capacity, nil
 }
 
 // usageProject is a project of a usage scope.
@@ -177,8 +219,16 @@ func usageScopes(ctx context.Context, c *kube.Client, s UsageScope, families []s
 
 // buildUsageReport sums the usage of the scope, and of its projects (tenant
 // scope) or tenants (dataplane scope, against the capacity).
-func buildUsageReport(s UsageScope, usage quota.Usage, tenants map[string]quota.Scope, projects []usageProject,
+func buildUsageReport(s UsageScope, usage, pending quota.Usage, tenants map[string]quota.Scope, projects []usageProject,
 	capacity map[string]int64, families []string) *UsageReport {
+	familyUsages := func(namespaces []string, eff quota.Scope) map[string]FamilyUsage {
+		used, waiting := usage.Sum(namespaces...), pending.Sum(namespaces...)
+		out := map[string]FamilyUsage{}
+		for _, f := range families {
+			out[f] = FamilyUsage{Used: used[f], Pending: waiting[f], Capacity: capacity[f], Limit: eff[f].Limit}
+		}
+		return out
+	}
 	report := &UsageReport{Unattributed: map[string]int64{}}
 	perTenantNamespaces := map[string][]string{}
 	for _, p := range projects {
@@ -191,12 +241,12 @@ func buildUsageReport(s UsageScope, usage quota.Usage, tenants map[string]quota.
 	switch {
 	case s.Project != "":
 		p := projects[0]
-		report.Families = familyUsages(usage.Sum(p.namespace), p.eff, capacity, families)
+		report.Families = familyUsages([]string{p.namespace}, p.eff)
 	case s.Tenant != "":
-		report.Families = familyUsages(usage.Sum(perTenantNamespaces[s.Tenant]...), tenants[s.Tenant], capacity, families)
+		report.Families = familyUsages(perTenantNamespaces[s.Tenant], tenants[s.Tenant])
 		report.Projects = map[string]map[string]FamilyUsage{}
 		for _, p := range projects {
-			report.Projects[p.name] = familyUsages(usage.Sum(p.namespace), p.eff, capacity, families)
+			report.Projects[p.name] = familyUsages([]string{p.namespace}, p.eff)
 		}
 	default:
 		capScope := quota.Scope{}
@@ -207,10 +257,16 @@ func buildUsageReport(s UsageScope, usage quota.Usage, tenants map[string]quota.
 			}
 			capScope[f] = quota.Effective{Limit: v, Request: v}
 		}
-		report.Families = familyUsages(usage.Sum(slices.Collect(maps.Keys(usage.ByNamespace))...), capScope, capacity, families)
+		all := slices.Collect(maps.Keys(usage.ByNamespace))
+		for ns := range pending.ByNamespace {
+			if _, ok := usage.ByNamespace[ns]; !ok {
+				all = append(all, ns)
+			}
+		}
+		report.Families = familyUsages(all, capScope)
 		report.Tenants = map[string]map[string]FamilyUsage{}
 		for t, eff := range tenants {
-			report.Tenants[t] = familyUsages(usage.Sum(perTenantNamespaces[t]...), eff, capacity, families)
+			report.Tenants[t] = familyUsages(perTenantNamespaces[t], eff)
 		}
 	}
 	return report
@@ -329,14 +385,6 @@ func crossCheckQuota(ctx context.Context, c *kube.Client, namespace string, cat 
 				map[string]any{"namespace": namespace, "family": f, "pods": n, "quota": q})
 		}
 	}
-}
-
-func familyUsages(used map[string]int64, eff quota.Scope, capacity map[string]int64, families []string) map[string]FamilyUsage {
-	out := map[string]FamilyUsage{}
-	for _, f := range families {
-		out[f] = FamilyUsage{Used: used[f], Capacity: capacity[f], Limit: eff[f].Limit}
-	}
-	return out
 }
 
 func Oversubscribed(m map[string]FamilyUsage) bool {

@@ -42,6 +42,14 @@ func badInputs() map[string]badInput {
 		"family: shared resource, quota":     {replace: []string{`"nvidia.com/mig-1g.10gb"`, `"nvidia.com/gpu-h100"`}, want: []string{"families NVIDIA-A100, NVIDIA-H100 all use the resource nvidia.com/gpu-h100"}},
 		"family: a space in its name":        {replace: []string{`"NVIDIA-A100" =`, `"NVIDIA A100" =`}, want: []string{"must be 1-63 letters, digits"}},
 		"family: bad device class":           {replace: []string{`{ resource_name = "nvidia.com/mig-1g.10gb" }`, `{ device_class = "Bad_Class" }`}, want: []string{`"Bad_Class" is not a valid DNS-1123 subdomain`}},
+		// Quota backend.
+		"backend: unknown": {replace: []string{"  name = \"main\"\n  gpu_families", "  name = \"main\"\n  quota_backend = \"volcano\"\n  gpu_families"},
+			want: []string{"quota_backend", `"resource-quota"`, `"kueue"`}},
+		"backend: service account without namespace": {replace: []string{"  name = \"main\"\n  gpu_families", "  name = \"main\"\n  kueue_service_account = \"kueue\"\n  gpu_families"},
+			want: []string{"kueue_service_account", "must be namespace/name"}},
+		"backend: flavor names collide": {replace: []string{"  name = \"main\"\n  gpu_families = {\n    \"NVIDIA-H100\" = { resource_name = \"nvidia.com/gpu-h100\" }",
+			"  name = \"main\"\n  quota_backend = \"kueue\"\n  gpu_families = {\n    \"NVIDIA-H100\" = { resource_name = \"nvidia.com/gpu-h100\" }\n    \"nvidia_h100\" = { resource_name = \"nvidia.com/gpu-h100\" }"},
+			want: []string{`would both become the Kueue ResourceFlavor "gpuplane-nvidia-h100"`}},
 		// Namespaces.
 		"namespace: kube-system":            {extra: project("  name = \"sys\"\n  namespace = \"kube-system\""), want: []string{"System namespace", `"kube-system"`}},
 		"namespace: default":                {extra: project("  name = \"def\"\n  namespace = \"default\""), want: []string{"System namespace", `"default"`}},

@@ -34,7 +34,7 @@ type gpuUsageModel struct {
 
 var familyUsageAttrTypes = map[string]attr.Type{
 	"used": types.Int64Type, "limit": types.Int64Type, "available": types.Int64Type,
-	"capacity": types.Int64Type, "oversubscribed": types.BoolType,
+	"capacity": types.Int64Type, "oversubscribed": types.BoolType, "pending": types.Int64Type,
 }
 
 var familyUsageType = types.ObjectType{AttrTypes: familyUsageAttrTypes}
@@ -45,7 +45,12 @@ func (d *gpuUsageDataSource) Metadata(_ context.Context, req datasource.Metadata
 
 func (d *gpuUsageDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
 	familyUsage := schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-		"used":           schema.Int64Attribute{Computed: true, MarkdownDescription: "GPUs requested by non-terminal pods (Pending or Running)."},
+		"used": schema.Int64Attribute{Computed: true, MarkdownDescription: "GPUs requested by non-terminal pods (Pending or Running). " +
+			"With `quota_backend = \"kueue\"`, for extended-resource families: the GPUs of the workloads Kueue admitted " +
+			"(the ClusterQueues' `status.flavorsUsage`)."},
+		"pending": schema.Int64Attribute{Computed: true, MarkdownDescription: "With `quota_backend = \"kueue\"`: GPUs of the " +
+			"workloads waiting in the scope's queues (not admitted yet). A workload whose pods do not pin a family counts " +
+			"under the first family Kueue tries for it (catalog order). Always 0 with `resource-quota`."},
 		"limit":          schema.Int64Attribute{Computed: true, MarkdownDescription: "Effective limit of the scope (for the dataplane: its capacity); null when unlimited."},
 		"available":      schema.Int64Attribute{Computed: true, MarkdownDescription: "`limit - used`, at least 0; null when unlimited."},
 		"capacity":       schema.Int64Attribute{Computed: true, MarkdownDescription: "Allocatable GPUs of the family on the dataplane's nodes."},
@@ -119,6 +124,7 @@ func flattenFamilyUsage(m map[string]platform.FamilyUsage) types.Map {
 		els[f] = types.ObjectValueMust(familyUsageAttrTypes, map[string]attr.Value{
 			"used": types.Int64Value(u.Used), "limit": limit, "available": available,
 			"capacity": types.Int64Value(u.Capacity), "oversubscribed": types.BoolValue(u.Limit.Finite() && u.Used > u.Limit.N),
+			"pending": types.Int64Value(u.Pending),
 		})
 	}
 	return types.MapValueMust(familyUsageType, els)

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"regexp"
@@ -16,6 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -42,6 +44,8 @@ type dataplaneModel struct {
 	ID                types.String              `tfsdk:"id"`
 	Name              types.String              `tfsdk:"name"`
 	GPUFamilies       map[string]gpuFamilyModel `tfsdk:"gpu_families"`
+	QuotaBackend      types.String              `tfsdk:"quota_backend"`
+	KueueSA           types.String              `tfsdk:"kueue_service_account"`
 	KubernetesVersion types.String              `tfsdk:"kubernetes_version"`
 	NodeCount         types.Int64               `tfsdk:"node_count"`
 	GPUCapacity       types.Map                 `tfsdk:"gpu_capacity"`
@@ -53,6 +57,9 @@ type gpuFamilyModel struct {
 	DeviceClass  types.String `tfsdk:"device_class"`
 	NodeSelector types.Map    `tfsdk:"node_selector"`
 }
+
+// serviceAccountPattern is namespace/name.
+var serviceAccountPattern = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?/[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$`)
 
 // familyNamePattern: catalog keys are what users write in quotas.
 var familyNamePattern = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$`)
@@ -107,12 +114,32 @@ func (r *dataplaneResource) Schema(ctx context.Context, _ resource.SchemaRequest
 					},
 				}},
 			},
+			"quota_backend": schema.StringAttribute{
+				Optional: true, Computed: true, Default: stringdefault.StaticString(platform.BackendResourceQuota),
+				MarkdownDescription: "What enforces the GPU quotas of extended-resource families: `resource-quota` (default; " +
+					"a ResourceQuota per project, so every family needs its own resource name) or `kueue` (Kueue's ClusterQueues " +
+					"and Cohorts, which tell families that share `nvidia.com/gpu` apart by their node labels and enforce a " +
+					"tenant's total even with `overcommit`; Kueue v0.17 or later must be installed). DRA families are always " +
+					"enforced by ResourceQuota. Changing it replaces the dataplane, which needs its tenants and computes " +
+					"destroyed first. See the Kueue guide.",
+				Validators:    []validator.String{stringvalidator.OneOf(platform.BackendResourceQuota, platform.BackendKueue)},
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			},
+			"kueue_service_account": schema.StringAttribute{
+				Optional: true, Computed: true, Default: stringdefault.StaticString(platform.DefaultKueueServiceAccount),
+				MarkdownDescription: "Service account (`namespace/name`) of Kueue's controller manager: with `quota_backend = " +
+					"\"kueue\"`, only it may start a queued GPU Job or release a queued pod in a project namespace.",
+				Validators: []validator.String{stringvalidator.RegexMatches(serviceAccountPattern,
+					"must be namespace/name, two DNS-1123 labels, e.g. kueue-system/kueue-controller-manager")},
+			},
 			"kubernetes_version": schema.StringAttribute{Computed: true, MarkdownDescription: "Version of the API server."},
 			"node_count":         schema.Int64Attribute{Computed: true, MarkdownDescription: "Nodes in the cluster."},
 			"gpu_capacity": schema.MapAttribute{
 				ElementType: types.Int64Type, Computed: true,
-				MarkdownDescription: "Allocatable GPUs per family (extended-resource families), summed over the nodes " +
-					"that match the family's `node_selector`.",
+				MarkdownDescription: "GPUs per family: for extended-resource families the allocatable GPUs of the nodes " +
+					"that match the family's `node_selector`; for DRA families the devices in ResourceSlices of the driver " +
+					"the device class selects (when its one selector is `device.driver == \"<driver>\"`; other classes count 0) " +
+					"on those nodes.",
 			},
 			"timeouts": timeoutsAttribute(ctx),
 		},
@@ -132,32 +159,42 @@ func (r *dataplaneResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 	if req.Plan.Raw.IsNull() || r.p == nil {
 		return
 	}
-	var name types.String
+	var name, backend types.String
 	var families types.Map
 	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("name"), &name)...)
 	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("gpu_families"), &families)...)
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("quota_backend"), &backend)...)
 	if resp.Diagnostics.HasError() || name.IsUnknown() {
 		return
 	}
-	if families.IsUnknown() {
+	if families.IsUnknown() || backend.IsUnknown() {
 		r.p.plans.setCatalog(name.ValueString(), nil, false) // known only at apply
 		return
 	}
+	kueue := backend.ValueString() == platform.BackendKueue
 	var m map[string]gpuFamilyModel
 	resp.Diagnostics.Append(families.ElementsAs(ctx, &m, false)...)
 	cat, complete := quota.Catalog{}, true
 	for f, fam := range m {
 		sel, selKnown := stringMap(fam.NodeSelector)
 		complete = complete && selKnown && !fam.ResourceName.IsUnknown() && !fam.DeviceClass.IsUnknown()
-		cat[f] = quota.Family{ResourceName: fam.ResourceName.ValueString(), DeviceClass: fam.DeviceClass.ValueString(), NodeSelector: sel}
+		cat[f] = quota.Family{ResourceName: fam.ResourceName.ValueString(), DeviceClass: fam.DeviceClass.ValueString(), NodeSelector: sel,
+			Queued: kueue && !fam.ResourceName.IsNull()}
 	}
 	r.p.plans.setCatalog(name.ValueString(), cat, complete)
+	if kueue {
+		resp.Diagnostics.Append(checkFlavorNames(cat)...)
+		resp.Diagnostics.Append(r.checkKueueInstalled(ctx)...)
+	}
 }
 
 // expandDataplane converts the catalog to the Dataplane object's spec.
 func expandDataplane(ctx context.Context, m *dataplaneModel) (crds.DataplaneSpec, diag.Diagnostics) {
 	var diags diag.Diagnostics
-	spec := crds.DataplaneSpec{GPUFamilies: map[string]crds.GPUFamily{}}
+	spec := crds.DataplaneSpec{GPUFamilies: map[string]crds.GPUFamily{}, QuotaBackend: m.QuotaBackend.ValueString()}
+	if spec.QuotaBackend == platform.BackendKueue {
+		spec.KueueServiceAccount = m.KueueSA.ValueString()
+	}
 	for name, f := range m.GPUFamilies {
 		sel := map[string]string{}
 		diags.Append(f.NodeSelector.ElementsAs(ctx, &sel, false)...)
@@ -171,6 +208,8 @@ func expandDataplane(ctx context.Context, m *dataplaneModel) (crds.DataplaneSpec
 // flattenDataplane fills the user-facing attributes of m from a Dataplane's spec.
 func flattenDataplane(name string, spec crds.DataplaneSpec, m *dataplaneModel) {
 	m.ID, m.Name = types.StringValue(name), types.StringValue(name)
+	m.QuotaBackend = types.StringValue(cmp.Or(spec.QuotaBackend, platform.BackendResourceQuota))
+	m.KueueSA = types.StringValue(cmp.Or(spec.KueueServiceAccount, platform.DefaultKueueServiceAccount))
 	prior := m.GPUFamilies
 	m.GPUFamilies = map[string]gpuFamilyModel{}
 	for family, f := range spec.GPUFamilies {
@@ -234,7 +273,14 @@ func (r *dataplaneResource) write(ctx context.Context, c *kube.Client, m *datapl
 		return
 	}
 	m.ID = m.Name
-	err := platform.RewriteAllDerived(ctx, c, m.Name.ValueString(), platform.CatalogOf(spec))
+	cat := platform.CatalogOf(spec)
+	if cat.Queued() {
+		if err := platform.WriteFlavors(ctx, c, cat); err != nil {
+			diags.AddError("Cannot write Kueue ResourceFlavors", err.Error())
+			return
+		}
+	}
+	err := platform.RewriteAllDerived(ctx, c, m.Name.ValueString(), cat)
 	diags.Append(refreshComputed(ctx, c, m)...)
 	w.finish(ctx, m, "dataplane", "Cannot rewrite the quotas the catalog derives", err, diags)
 }
@@ -329,9 +375,18 @@ func refreshComputed(ctx context.Context, c *kube.Client, m *dataplaneModel) dia
 	}
 	m.NodeCount = types.Int64Value(int64(len(nodes)))
 	capacity := map[string]attr.Value{}
+	spec, d := expandDataplane(ctx, m)
+	diags.Append(d...)
+	dra, err := platform.DRACapacity(ctx, c, platform.CatalogOf(spec), nodes)
+	if err != nil {
+		diags.AddError("Cannot count DRA devices", err.Error())
+		return diags
+	}
 	for name, f := range m.GPUFamilies {
 		if f.ResourceName.IsNull() {
-			continue // DRA families: capacity lives in ResourceSlices, not node allocatable.
+			// DRA families: devices in ResourceSlices of the driver the class selects.
+			capacity[name] = types.Int64Value(dra[name])
+			continue
 		}
 		sel := map[string]string{}
 		diags.Append(f.NodeSelector.ElementsAs(ctx, &sel, false)...)

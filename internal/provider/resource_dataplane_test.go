@@ -327,3 +327,29 @@ func TestAccDataplane_catalogChangeRewritesQuotas(t *testing.T) {
 		},
 	})
 }
+
+// TestAccDataplane_kueueNotInstalled: quota_backend = "kueue" on a cluster
+// without Kueue fails the plan, naming what to install; nothing is written.
+// (It runs before the Kueue tests start Kueue; on a cluster where Kueue is
+// installed it has nothing to show.)
+func TestAccDataplane_kueueNotInstalled(t *testing.T) {
+	testAccPreCheck(t)
+	if _, err := testClient(t).Typed.Discovery().ServerResourcesForGroupVersion("kueue.x-k8s.io/v1beta2"); err == nil {
+		t.Skip("Kueue is installed in this cluster")
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             checkNoGpuplaneObjects,
+		Steps: []resource.TestStep{{
+			Config: `
+resource "gpuplane_dataplane" "main" {
+  name          = "main"
+  quota_backend = "kueue"
+  gpu_families  = { "NVIDIA-H100" = { resource_name = "nvidia.com/gpu" } }
+}
+`,
+			PlanOnly:    true,
+			ExpectError: wrapped(`Kueue is not installed`, `needs Kueue v0.17 or later`, `kubectl apply --server-side -f`, `releases/download/v0.17.0/manifests.yaml`),
+		}},
+	})
+}

@@ -61,7 +61,7 @@ func CheckTenant(t Tenant, c Catalog, projects []Project) (Scope, []Problem) {
 		scopes[p.Name] = ProjectEffective(eff, p.Quota, families)
 		cross = append(cross, CheckProjectInTenant(t.Name, eff, p.Name, scopes[p.Name])...)
 	}
-	cross = append(cross, CheckTenantTotal(t.Name, eff, scopes, t.Overcommit)...)
+	cross = append(cross, CheckTenantTotal(t.Name, totalScope(eff, c, t.Overcommit), scopes, t.Overcommit)...)
 	for i := range cross {
 		// Reported on the tenant: point at its quota; never fail the tenant.
 		cross[i].Attribute = []string{"gpu_quota"}
@@ -107,7 +107,7 @@ func CheckProject(t Tenant, c Catalog, p Project, siblings map[string]Quota) (Sc
 		}
 	}
 	scopes[p.Name] = eff
-	total := CheckTenantTotal(t.Name, teff, scopes, t.Overcommit)
+	total := CheckTenantTotal(t.Name, totalScope(teff, c, t.Overcommit), scopes, t.Overcommit)
 	if p.Prior != nil {
 		prior := ProjectEffective(teff, *p.Prior, families)
 		total = slices.DeleteFunc(total, func(pr Problem) bool {
@@ -126,4 +126,20 @@ func CheckProject(t Tenant, c Catalog, p Project, siblings map[string]Quota) (Sc
 				p.Compute, t.Name, strings.Join(t.Computes, ", "), p.Compute)})
 	}
 	return eff, problems
+}
+
+// totalScope is the tenant scope rule 4 checks: with overcommit, Kueue
+// enforces the tenant total of its families (the tenant's Cohort), so
+// only the others are reported as overcommitted.
+func totalScope(t Scope, c Catalog, overcommit bool) Scope {
+	if !overcommit {
+		return t
+	}
+	out := Scope{}
+	for f, e := range t {
+		if !c[f].Queued {
+			out[f] = e
+		}
+	}
+	return out
 }

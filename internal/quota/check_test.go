@@ -341,3 +341,25 @@ func TestCheckProjectAtApplyRefusesOnlyRaises(t *testing.T) {
 		})
 	}
 }
+
+// Under the Kueue backend, families that share a resource name may carry a
+// quota (rule 5 is lifted), and an overcommitted tenant total is enforced
+// (by the tenant's Cohort), so it is not warned about.
+func TestCheckKueueFamilies(t *testing.T) {
+	queued := Catalog{
+		"H100": {ResourceName: "nvidia.com/gpu", NodeSelector: map[string]string{"f": "h100"}, Queued: true},
+		"A100": {ResourceName: "nvidia.com/gpu", NodeSelector: map[string]string{"f": "a100"}, Queued: true},
+	}
+	tenant := Tenant{Name: "research", Quota: Quota{Limits: map[string]int64{"H100": 4, "A100": 2}}, Overcommit: true}
+	siblings := map[string]Quota{"b": {Limits: map[string]int64{"H100": 3}}}
+	_, problems := CheckProject(tenant, queued, Project{Name: "a", Quota: Quota{Limits: map[string]int64{"H100": 3}}}, siblings)
+	problemsMatch(t, problems)
+
+	// The same catalog enforced by ResourceQuota: shared resource, and the overcommit warning.
+	for f, fam := range queued {
+		fam.Queued = false
+		queued[f] = fam
+	}
+	_, problems = CheckProject(tenant, queued, Project{Name: "a", Quota: Quota{Limits: map[string]int64{"H100": 3}}}, siblings)
+	problemsMatch(t, problems, []string{"all use the resource nvidia.com/gpu"}, []string{"above the tenant's 4", "not refused at admission"})
+}

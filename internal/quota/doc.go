@@ -37,9 +37,10 @@
 //  4. With overcommit = false, the projects' effective limits add up to at
 //     most the tenant's limit, per family, a project that sets no limit
 //     counting with the tenant's whole limit; with overcommit = true a sum
-//     above it is a warning: CheckTenantTotal.
-//  5. Families that share a Kubernetes resource name cannot carry a quota:
-//     CheckSharedResources.
+//     above it is a warning, except for Kueue-enforced families (Family.Queued),
+//     whose tenant total Kueue enforces: CheckTenantTotal.
+//  5. Families that share a Kubernetes resource name cannot carry a quota,
+//     unless Kueue enforces them (Family.Queued): CheckSharedResources.
 //  6. A limit below current usage is allowed, with a warning: BelowUsage.
 //  7. A tenant's computes and memberships stay within the tenant: a
 //     project's compute is one of its tenant's computes (CheckProject), and a

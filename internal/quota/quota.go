@@ -1,6 +1,7 @@
 package quota
 
 import (
+	"slices"
 	"sort"
 )
 
@@ -19,6 +20,10 @@ type Family struct {
 	ResourceName string            // extended resource, e.g. nvidia.com/gpu-h100
 	DeviceClass  string            // or a DRA DeviceClass
 	NodeSelector map[string]string // labels of the family's nodes
+	// Queued: the family's quota is enforced by Kueue (the dataplane's
+	// quota_backend is "kueue" and the family is an extended resource),
+	// not by a ResourceQuota, so it may share its resource name.
+	Queued bool
 }
 
 // Catalog maps family names to families.
@@ -149,7 +154,7 @@ func lookup(m map[string]int64, family string, own, def Source, parent Value) Va
 func Hard(s Scope, c Catalog) map[string]int64 {
 	out := map[string]int64{}
 	for name, e := range s {
-		if f, ok := c[name]; ok && e.Limit.Finite() {
+		if f, ok := c[name]; ok && !f.Queued && e.Limit.Finite() {
 			out[f.QuotaKey()] = e.Limit.N
 		}
 	}
@@ -164,11 +169,59 @@ func Hard(s Scope, c Catalog) map[string]int64 {
 func PodMax(s Scope, c Catalog) map[string]int64 {
 	out := map[string]int64{}
 	for name, e := range s {
-		if f, ok := c[name]; ok && f.ResourceName != "" && e.Request.Finite() {
+		if f, ok := c[name]; ok && f.ResourceName != "" && !f.Queued && e.Request.Finite() {
 			out[f.ResourceName] = e.Request.N
 		}
 	}
 	return out
+}
+
+// ClaimMax is the per-claim cap of a scope's DRA families: device class to
+// the request cap, for families with a finite one. The gpuplane claims
+// policy reads it.
+func ClaimMax(s Scope, c Catalog) map[string]int64 {
+	out := map[string]int64{}
+	for name, e := range s {
+		if f, ok := c[name]; ok && f.DeviceClass != "" && e.Request.Finite() {
+			out[f.DeviceClass] = e.Request.N
+		}
+	}
+	return out
+}
+
+// DeviceClasses are the catalog's DRA device classes, sorted.
+func (c Catalog) DeviceClasses() []string {
+	var out []string
+	for _, name := range c.Names() {
+		if dc := c[name].DeviceClass; dc != "" && !slices.Contains(out, dc) {
+			out = append(out, dc)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// FamilyPodMax is the per-pod cap of a scope's Kueue-enforced families,
+// by family: Kueue writes the family's node labels into the pods it
+// admits, which tells families that share a resource name apart.
+func FamilyPodMax(s Scope, c Catalog) map[string]int64 {
+	out := map[string]int64{}
+	for name, e := range s {
+		if f, ok := c[name]; ok && f.Queued && e.Request.Finite() {
+			out[name] = e.Request.N
+		}
+	}
+	return out
+}
+
+// Queued reports whether Kueue enforces any of the catalog's families.
+func (c Catalog) Queued() bool {
+	for _, f := range c {
+		if f.Queued {
+			return true
+		}
+	}
+	return false
 }
 
 // Lockdown is the ResourceQuota of a tenant namespace: zero of every

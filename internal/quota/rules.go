@@ -186,12 +186,15 @@ func CheckTenantTotal(tenant string, t Scope, projects map[string]Scope, overcom
 
 // CheckSharedResources is rule 5: families that share a Kubernetes resource
 // name cannot be counted apart by a ResourceQuota, so they cannot carry a
-// finite quota.
+// finite quota. Kueue-enforced families are exempt.
 func CheckSharedResources(s Scope, c Catalog, scope string) []Problem {
 	byKey := map[string][]string{}
 	for _, name := range c.Names() {
 		if c[name].ResourceName == "" && c[name].DeviceClass == "" {
 			continue // known only at apply, and checked then
+		}
+		if c[name].Queued {
+			continue // Kueue tells them apart by their ResourceFlavors
 		}
 		byKey[c[name].QuotaKey()] = append(byKey[c[name].QuotaKey()], name)
 	}
@@ -210,7 +213,8 @@ func CheckSharedResources(s Scope, c Catalog, scope string) []Problem {
 				Detail: fmt.Sprintf("%s: families %s all use the resource %s, so a ResourceQuota cannot count them apart and a quota "+
 					"on them (here %s: limits = %s, requests = %s) would be shared, not per family. Give each family its own "+
 					"resource name in the dataplane catalog (MIG profiles such as nvidia.com/mig-1g.10gb, or renamed resources "+
-					"such as nvidia.com/gpu-h100), or use DRA device classes.",
+					"such as nvidia.com/gpu-h100), use DRA device classes, or set quota_backend = \"kueue\" on the dataplane "+
+					"(Kueue counts families apart by their node labels).",
 					scope, strings.Join(sharing, ", "), c[f].resourceOrClass(), f, e.Limit, e.Request)})
 			break
 		}

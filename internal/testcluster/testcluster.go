@@ -27,9 +27,10 @@ type Cluster struct {
 	// package started.
 	Local bool
 
-	dir  string
-	cmd  *exec.Cmd
-	done chan struct{}
+	dir   string
+	cmd   *exec.Cmd
+	done  chan struct{}
+	kueue *kueueProcess // started by StartKueue
 }
 
 // Start returns the cluster to test against, starting the local control
@@ -132,6 +133,9 @@ func startLocal(ctx context.Context) (*Cluster, error) {
 func (c *Cluster) Stop() {
 	if !c.Local {
 		return
+	}
+	if c.kueue != nil {
+		c.kueue.stop()
 	}
 	_ = c.cmd.Process.Signal(syscall.SIGTERM)
 	select {

@@ -142,7 +142,10 @@ func run(dir, binDir string, keep, demoNodes bool, readyTimeout time.Duration) e
 	kcm, err := startChild(ctx, dir, filepath.Join(binDir, "kube-controller-manager"),
 		"--kubeconfig="+kubeconfig,
 		"--controllers=namespace-controller,resourcequota-controller,garbage-collector-controller,"+
-			"serviceaccount-controller,serviceaccount-token-controller,clusterrole-aggregation-controller",
+			"serviceaccount-controller,serviceaccount-token-controller,clusterrole-aggregation-controller,job-controller",
+		// Each controller as its own service account, as kubeadm and kind run
+		// it: pods of Jobs are created by system:serviceaccount:kube-system:job-controller.
+		"--use-service-account-credentials=true",
 		"--service-account-private-key-file="+files.saKey,
 		"--root-ca-file="+filepath.Join(certDir, "apiserver.crt"),
 		"--leader-elect=false",
