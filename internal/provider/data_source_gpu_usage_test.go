@@ -32,6 +32,7 @@ func usage(used int64, limit, available knownvalue.Check, capacity int64, over b
 	return knownvalue.ObjectExact(map[string]knownvalue.Check{
 		"used": knownvalue.Int64Exact(used), "limit": limit, "available": available,
 		"capacity": knownvalue.Int64Exact(capacity), "oversubscribed": knownvalue.Bool(over),
+		"pending": knownvalue.Int64Exact(0), // resource-quota backend: nothing waits in a queue
 	})
 }
 
