@@ -93,6 +93,8 @@ func TestAccDataplane_lifecycle(t *testing.T) {
 						knownvalue.MapExact(map[string]knownvalue.Check{
 							"NVIDIA-H100":    knownvalue.Int64Exact(16),
 							"NVIDIA-A100-1g": knownvalue.Int64Exact(7),
+							// DRA: no ResourceSlice of its class's driver here (TestAccDRA_claims counts some).
+							"NVIDIA-B200": knownvalue.Int64Exact(0),
 						})),
 					statecheck.ExpectKnownValue("gpuplane_dataplane.main",
 						tfjsonpath.New("gpu_families").AtMapKey("NVIDIA-B200").AtMapKey("device_class"),
