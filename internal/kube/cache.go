@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -14,30 +15,108 @@ import (
 
 // listCache keeps label-selected LISTs for the life of one client (one
 // Terraform operation), so that refreshing N objects costs a few LISTs per
-// kind instead of N GETs. Every write the client sends bumps gen, which
-// drops every cached list: a read after our own write is never stale.
+// kind instead of N GETs. Every write the client sends bumps the generation
+// of the resource it writes, which drops the cached lists of that resource:
+// a read after our own write is never stale. A write of one resource keeps
+// the lists of the others (an apply of N projects writes N of each kind;
+// dropping every list on every write made its reads O(N²)). Writes of a
+// status subresource keep every list: the cached reads are of specs (the
+// one status gpuplane writes, a tenant's quota ledger, is read uncached).
+// Forget drops every list.
 type listCache struct {
-	gen     atomic.Int64
+	gen     atomic.Int64 // every resource
 	mu      sync.Mutex
 	entries map[string]*cachedList
+	kinds   map[string]*atomic.Int64 // resource path key → its generation
+	// listing: one LIST in flight per list key; concurrent readers of the
+	// same list (Terraform refreshes resources in parallel) wait for it.
+	listing map[string]*sync.Mutex
+}
+
+// keyLock is the lock of one list key.
+func (l *listCache) keyLock(key string) *sync.Mutex {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	m, ok := l.listing[key]
+	if !ok {
+		m = new(sync.Mutex)
+		l.listing[key] = m
+	}
+	return m
 }
 
 type cachedList struct {
-	gen   int64
+	gen   [2]int64 // the cache's and the resource's generation when listed
 	items []unstructured.Unstructured
 	index map[string]*unstructured.Unstructured // namespace/name
 }
 
-// writeCounter bumps the cache generation on every request that is not a read.
+// kindGen is the generation counter of a resource (see resourceKey).
+func (l *listCache) kindGen(key string) *atomic.Int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	g, ok := l.kinds[key]
+	if !ok {
+		g = new(atomic.Int64)
+		l.kinds[key] = g
+	}
+	return g
+}
+
+// generation is the pair a cached list of the resource key must match.
+func (l *listCache) generation(key string) [2]int64 {
+	return [2]int64{l.gen.Load(), l.kindGen(key).Load()}
+}
+
+// resourceKey is "<group>/<resource>" of a request path
+// (/api/v1/[namespaces/<ns>/]<resource>[/<name>[/<subresource>]] or
+// /apis/<group>/<version>/...), and whether the path is of a status
+// subresource; "" when the path is not a resource's.
+func resourceKey(path string) (key string, status bool) {
+	s := strings.Split(strings.Trim(path, "/"), "/")
+	group := ""
+	switch {
+	case len(s) >= 3 && s[0] == "api":
+		s = s[2:]
+	case len(s) >= 4 && s[0] == "apis":
+		group, s = s[1], s[3:]
+	default:
+		return "", false
+	}
+	if len(s) == 3 && group == "" && s[0] == "namespaces" && (s[2] == "status" || s[2] == "finalize") {
+		return "/namespaces", s[2] == "status" // a namespace's subresource
+	}
+	if len(s) >= 3 && s[0] == "namespaces" {
+		s = s[2:] // <resource>[/<name>[/<subresource>]] in a namespace
+	}
+	return group + "/" + s[0], len(s) == 3 && s[2] == "status"
+}
+
+// writeCounter bumps the generation of the resource each write (a request
+// that is not a read, nor a server-side dry-run) sends to.
 type writeCounter struct {
-	next http.RoundTripper
-	gen  *atomic.Int64
+	next  http.RoundTripper
+	cache *listCache
 }
 
 func (w writeCounter) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.gen.Add(1)
+	if r.Method == http.MethodGet || r.Method == http.MethodHead || r.URL.Query().Get("dryRun") != "" {
+		return w.next.RoundTrip(r)
 	}
+	var gen *atomic.Int64
+	switch key, status := resourceKey(r.URL.Path); {
+	case key == "":
+		gen = &w.cache.gen
+	case !status:
+		gen = w.cache.kindGen(key)
+	default:
+		return w.next.RoundTrip(r)
+	}
+	// Before the write and again once it is done: a LIST that ran while the
+	// write was in flight may or may not hold it, so a list stored with a
+	// generation read in between is dropped too.
+	gen.Add(1)
+	defer gen.Add(1)
 	return w.next.RoundTrip(r)
 }
 
@@ -64,11 +143,21 @@ func (c *Client) CachedGet(ctx context.Context, gvr schema.GroupVersionResource,
 
 func (c *Client) cachedList(ctx context.Context, gvr schema.GroupVersionResource, selector string) (*cachedList, error) {
 	key := gvr.String() + "?" + selector
-	gen := c.cache.gen.Load()
-	c.cache.mu.Lock()
-	l, ok := c.cache.entries[key]
-	c.cache.mu.Unlock()
-	if ok && l.gen == gen {
+	fresh := func() (*cachedList, [2]int64, bool) {
+		gen := c.cache.generation(gvr.Group + "/" + gvr.Resource)
+		c.cache.mu.Lock()
+		l, ok := c.cache.entries[key]
+		c.cache.mu.Unlock()
+		return l, gen, ok && l.gen == gen
+	}
+	if l, _, ok := fresh(); ok {
+		return l, nil
+	}
+	lock := c.cache.keyLock(key)
+	lock.Lock()
+	defer lock.Unlock()
+	l, gen, ok := fresh() // listed by another reader meanwhile
+	if ok {
 		return l, nil
 	}
 	items, err := c.List(ctx, gvr, "", selector)
@@ -95,6 +184,17 @@ var (
 	ResourceQuotas = schema.GroupVersionResource{Version: "v1", Resource: "resourcequotas"}
 	RoleBindings   = schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"}
 )
+
+// CachedGetOrGet is CachedGet, falling back to an uncached GET when the
+// object is not in the label-selected list (someone removed the label): a
+// refresh costs no GET per object, and still sees such an object.
+func (c *Client) CachedGetOrGet(ctx context.Context, gvr schema.GroupVersionResource, selector, namespace, name string) (*unstructured.Unstructured, error) {
+	obj, err := c.CachedGet(ctx, gvr, selector, namespace, name)
+	if err != nil || obj != nil {
+		return obj, err
+	}
+	return c.Get(ctx, gvr, namespace, name)
+}
 
 // CachedGetAs is CachedGet decoded into a typed object; nil when missing.
 func CachedGetAs[T any](ctx context.Context, c *Client, gvr schema.GroupVersionResource, selector, namespace, name string) (*T, error) {

@@ -264,37 +264,71 @@ func TestCachedReadsShareOneList(t *testing.T) {
 	}
 }
 
+// Readers of one list at the same time (Terraform refreshes resources in
+// parallel) share one LIST; an object outside the label-selected list is
+// read with a GET.
+func TestConcurrentCachedReadsShareOneList(t *testing.T) {
+	api := newFakeAPI(map[string][]*obj{namespacesPath: {namespace("a", team("a")), namespace("b", nil)}})
+	c := newTestClient(t, api)
+	ctx := testContext(t)
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if o, err := c.CachedGetOrGet(ctx, Namespaces, "team=a", "", "a"); err != nil || o == nil {
+				t.Errorf("CachedGetOrGet(a) = %v, %v; want the object", o, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := api.gets(namespacesPath); n != 1 {
+		t.Errorf("%d LIST requests from 20 concurrent readers, want 1", n)
+	}
+	if o, err := c.CachedGetOrGet(ctx, Namespaces, "team=a", "", "b"); err != nil || o == nil {
+		t.Errorf("CachedGetOrGet(b), not labelled: %v, %v; want the object by GET", o, err)
+	}
+	if n := api.gets(namespacesPath + "/b"); n != 1 {
+		t.Errorf("%d GETs of b, want 1", n)
+	}
+}
+
 // Any request the client sends that is not a read, through any of its
-// interfaces, drops every cached list, so the next read sees the write.
+// interfaces, drops the cached lists of what it writes, so the next read sees the write.
 func TestCachedListRefetchesAfterOwnWrite(t *testing.T) {
 	ctx := testContext(t)
 	for _, tc := range []struct {
 		name  string
 		write func(c *Client) error
 		want  []string // namespaces with team=a after the write
+		lists int      // LISTs of namespaces: 2 when the write drops the cached list
 	}{
 		{"Client.Apply", func(c *Client) error {
 			_, err := c.Apply(ctx, Namespaces, namespace("b", team("a")))
 			return err
-		}, []string{"a", "b"}},
+		}, []string{"a", "b"}, 2},
 		{"Client.Delete", func(c *Client) error {
 			return c.Delete(ctx, Namespaces, "", "a")
-		}, []string{}},
-		{"Client.Apply of another kind", func(c *Client) error {
+		}, []string{}, 2},
+		{"Client.Apply of another kind keeps the list", func(c *Client) error {
 			_, err := c.Apply(ctx, tenants, tenant("t", nil))
 			return err
-		}, []string{"a"}},
+		}, []string{"a"}, 1},
 		{"Typed apply", func(c *Client) error {
 			_, err := c.Typed.CoreV1().Namespaces().Apply(ctx, corev1ac.Namespace("b").WithLabels(team("a")), c.ApplyOptions())
 			return err
-		}, []string{"a", "b"}},
+		}, []string{"a", "b"}, 2},
 		{"Typed delete", func(c *Client) error {
 			return c.Typed.CoreV1().Namespaces().Delete(ctx, "a", metav1.DeleteOptions{})
-		}, []string{}},
+		}, []string{}, 2},
 		{"Dynamic create", func(c *Client) error {
 			_, err := c.Dynamic.Resource(Namespaces).Create(ctx, namespace("b", team("a")), metav1.CreateOptions{})
 			return err
-		}, []string{"a", "b"}},
+		}, []string{"a", "b"}, 2},
+		{"server-side dry-run keeps the list", func(c *Client) error {
+			_, err := c.Dynamic.Resource(Namespaces).Create(ctx, namespace("b", team("a")), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+			return err
+		}, []string{"a"}, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			api := newFakeAPI(map[string][]*obj{
@@ -313,8 +347,8 @@ func TestCachedListRefetchesAfterOwnWrite(t *testing.T) {
 				t.Errorf("after the write: CachedList = %v, want %v", got, tc.want)
 			}
 			mustList(t, c, Namespaces, "team=a")
-			if n := api.gets(namespacesPath); n != 2 {
-				t.Errorf("%d LIST requests, want 2: one before the write, one after it (then cached again)", n)
+			if n := api.gets(namespacesPath); n != tc.lists {
+				t.Errorf("%d LIST requests, want %d (one before the write, one after it if it drops the list; then cached)", n, tc.lists)
 			}
 		})
 	}
@@ -456,5 +490,32 @@ func TestCachedGet(t *testing.T) {
 				t.Errorf("CachedGet = %v, want %s/%s", o, tc.namespace, tc.name)
 			}
 		})
+	}
+}
+
+func TestResourceKey(t *testing.T) {
+	for path, want := range map[string]struct {
+		key    string
+		status bool
+	}{
+		"/api/v1/namespaces":                                           {"/namespaces", false},
+		"/api/v1/namespaces/team-a":                                    {"/namespaces", false},
+		"/api/v1/namespaces/team-a/finalize":                           {"/namespaces", false},
+		"/api/v1/namespaces/team-a/status":                             {"/namespaces", true},
+		"/api/v1/namespaces/team-a/resourcequotas":                     {"/resourcequotas", false},
+		"/api/v1/namespaces/team-a/resourcequotas/gpuplane":            {"/resourcequotas", false},
+		"/api/v1/namespaces/team-a/resourcequotas/gpuplane/status":     {"/resourcequotas", true},
+		"/api/v1/namespaces/team-a/pods":                               {"/pods", false},
+		"/api/v1/nodes/n1/status":                                      {"/nodes", true},
+		"/apis/rbac.authorization.k8s.io/v1/clusterroles/x":            {"rbac.authorization.k8s.io/clusterroles", false},
+		"/apis/tenancy.gpuplane.dev/v1alpha1/tenants/t/status":         {"tenancy.gpuplane.dev/tenants", true},
+		"/apis/tenancy.gpuplane.dev/v1alpha1/namespaces/ns/projects/p": {"tenancy.gpuplane.dev/projects", false},
+		"/apis/tenancy.gpuplane.dev/v1alpha1/namespaces/ns/projects":   {"tenancy.gpuplane.dev/projects", false},
+		"/version": {"", false},
+	} {
+		key, status := resourceKey(path)
+		if key != want.key || status != want.status {
+			t.Errorf("resourceKey(%q) = %q, %v; want %q, %v", path, key, status, want.key, want.status)
+		}
 	}
 }

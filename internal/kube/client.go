@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -22,8 +23,8 @@ type Client struct {
 // NewClient builds a client from a resolved configuration.
 func NewClient(rc *rest.Config, fieldManager string) (*Client, error) {
 	rc = rest.CopyConfig(rc)
-	cache := &listCache{entries: map[string]*cachedList{}}
-	rc.Wrap(func(rt http.RoundTripper) http.RoundTripper { return writeCounter{rt, &cache.gen} })
+	cache := &listCache{entries: map[string]*cachedList{}, kinds: map[string]*atomic.Int64{}, listing: map[string]*sync.Mutex{}}
+	rc.Wrap(func(rt http.RoundTripper) http.RoundTripper { return writeCounter{rt, cache} })
 	rc.Wrap(newLoggingTransport)
 	typed, err := kubernetes.NewForConfig(rc)
 	if err != nil {

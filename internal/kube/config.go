@@ -15,10 +15,15 @@ import (
 // DefaultFieldManager is the server-side apply field manager of every write.
 const DefaultFieldManager = "terraform-provider-gpuplane"
 
-// Defaults for the client's rate limiter. client-go's own default (5 QPS)
-// makes a plan of a few hundred objects crawl.
+// Defaults for the client's rate limiter: none (a negative QPS turns
+// client-go's off). The API server protects itself (API Priority and
+// Fairness, GA since Kubernetes 1.29) and answers an overload with 429 and
+// Retry-After, which every request honours (Retry). A client-side limit
+// only made a large apply wait on itself: at 50 QPS, requests left the
+// provider 20 ms apart whatever Terraform's parallelism. DefaultBurst
+// applies when qps is set and burst is not.
 const (
-	DefaultQPS   = 50
+	DefaultQPS   = -1
 	DefaultBurst = 100
 )
 

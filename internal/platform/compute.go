@@ -12,9 +12,9 @@ import (
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/kube"
 )
 
-// GetCompute reads a Compute's spec (uncached); nil when there is none.
+// GetCompute reads a Compute's spec (from the cached LIST, see CachedGetOrGet); nil when there is none.
 func GetCompute(ctx context.Context, c *kube.Client, name string) (*crds.ComputeSpec, error) {
-	obj, err := c.Get(ctx, crds.Computes, "", name)
+	obj, err := c.CachedGetOrGet(ctx, crds.Computes, ManagedSelector, "", name)
 	if err != nil || obj == nil {
 		return nil, err
 	}

@@ -100,10 +100,18 @@ func DataplaneDependents(ctx context.Context, c *kube.Client) (tenants, computes
 
 // DeleteDataplane deletes the Dataplane object, then what Install wrote.
 func DeleteDataplane(ctx context.Context, c *kube.Client, name string) error {
-	if err := c.Delete(ctx, crds.Dataplanes, "", name); err != nil {
+	spec, err := GetDataplane(ctx, c, name)
+	if err != nil {
 		return err
 	}
-	if err := DeleteFlavors(ctx, c); err != nil {
+	// The flavors first: if that fails, the Dataplane object is still
+	// there, and the next destroy tries again.
+	if spec != nil && spec.QuotaBackend == BackendKueue {
+		if err := DeleteFlavors(ctx, c); err != nil {
+			return err
+		}
+	}
+	if err := c.Delete(ctx, crds.Dataplanes, "", name); err != nil {
 		return err
 	}
 	return Uninstall(ctx, c)

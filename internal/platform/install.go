@@ -2,9 +2,7 @@ package platform
 
 import (
 	"context"
-	"fmt"
 	"strings"
-	"time"
 
 	admv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -87,7 +85,7 @@ const (
 func proveAdmission(ctx context.Context, c *kube.Client) error {
 	// A namespace of that name that is not the probe's (a tenant so named)
 	// is never touched: the proof is skipped.
-	if err := CheckNamespaceAdoptable(ctx, c, probeNamespace, Owner{Tenant: "gpuplane-admission-probe", Project: "probe"}); err != nil {
+	if err := AwaitNamespaceAdoptable(ctx, c, probeNamespace, Owner{Tenant: "gpuplane-admission-probe", Project: "probe"}); err != nil {
 		tflog.Warn(ctx, "not proving the admission policies are in force", map[string]any{"reason": err.Error()})
 		return nil
 	}
@@ -374,23 +372,4 @@ func crdEstablished(obj *unstructured.Unstructured) bool {
 		}
 	}
 	return false
-}
-
-// waitFor polls done until it reports true, fails with a non-transient
-// error, or ctx (the resource timeout) ends.
-func waitFor(ctx context.Context, what string, done func() (bool, error)) error {
-	for {
-		ok, err := done()
-		if ok {
-			return nil
-		}
-		if err != nil && !kube.IsTransient(err) && !apierrors.IsNotFound(err) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("timed out waiting for %s: %w", what, ctx.Err())
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
 }

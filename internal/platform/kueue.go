@@ -58,10 +58,13 @@ var UnlimitedOther = map[corev1.ResourceName]string{
 	corev1.ResourceCPU: "1000000", corev1.ResourceMemory: "1Ei", corev1.ResourceEphemeralStorage: "1Ei",
 }
 
-// JobControllerUsers are the identities that create the pods of Jobs: the
-// Job controller with per-controller credentials (kubeadm, kind, managed
-// clusters) or kube-controller-manager's own.
-var JobControllerUsers = []string{"system:serviceaccount:kube-system:job-controller", "system:kube-controller-manager"}
+// JobControllerUsers are the identities whose GPU pods come from Jobs: the
+// Job controller running with per-controller credentials
+// (--use-service-account-credentials, as kubeadm, kind and the managed
+// clusters run it). kube-controller-manager's own identity is not trusted:
+// without per-controller credentials it also creates the pods of
+// ReplicaSets, StatefulSets and DaemonSets, which Kueue does not hold.
+var JobControllerUsers = []string{"system:serviceaccount:kube-system:job-controller"}
 
 // Kueue's resources.
 var (
@@ -200,7 +203,9 @@ func ClusterQueueSpec(tenant, namespace string, overcommit bool, cat quota.Catal
 		}
 		return kueueQuota{nominal: ptr(kueueGPUs(limit)), borrowing: zero, lending: zero}
 	}
+	running := kueue.None // undoes the HoldAndDrain of a project delete that did not finish
 	return kueue.ClusterQueueSpec{
+		StopPolicy: &running,
 		CohortName: kueue.CohortReference(CohortName(tenant)),
 		NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{
 			corev1.LabelMetadataName: namespace}},

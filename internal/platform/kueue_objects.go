@@ -229,6 +229,7 @@ func QueuesInSync(ctx context.Context, c *kube.Client, p Project, t Tenant, cat 
 	}
 	want := ClusterQueueSpec(t.Name, p.Namespace, t.Overcommit, cat, eff)
 	if live.Spec.CohortName != want.CohortName || !equality.Semantic.DeepEqual(live.Spec.ResourceGroups, want.ResourceGroups) ||
+		live.Spec.StopPolicy == nil || *live.Spec.StopPolicy != kueue.None ||
 		!equality.Semantic.DeepEqual(live.Spec.NamespaceSelector, want.NamespaceSelector) {
 		return false, nil
 	}

@@ -26,7 +26,7 @@ var kueuePodPolicy = podPolicy{
 	validations: []policyValidation{{
 		expression: `!has(params.spec.queue) || request.operation != 'CREATE' || !(` + usesQueuedGPU("object.spec") + `) ||
   request.userInfo.username in params.spec.queue.podCreators ||
-  (object.metadata.?labels[?'` + KueueQueueLabel + `'].orValue('') != '' &&
+  (object.metadata.?labels[?'` + KueueQueueLabel + `'].orValue('') == params.spec.queue.localQueue &&
    object.spec.?schedulingGates.orValue([]).exists(g, g.name == '` + KueueAdmissionGate + `'))`,
 		message: `'GPU workloads in gpuplane project ' + ` + projectName + ` + ' run through Kueue: submit a Job labelled ` +
 			KueueQueueLabel + `=' + params.spec.queue.localQueue + ' (or a pod with that label, with Kueue\'s pod integration), not a bare pod'`,
@@ -52,7 +52,7 @@ var kueueJobPolicy = podPolicy{
 		WithAPIGroups("batch").WithAPIVersions("v1").WithResources("jobs"),
 	validations: []policyValidation{{
 		expression: `!has(params.spec.queue) || request.operation != 'CREATE' || !(` + usesQueuedGPU("object.spec.template.spec") + `) ||
-  (object.metadata.?labels[?'` + KueueQueueLabel + `'].orValue('') != '' && object.spec.?suspend.orValue(false))`,
+  (object.metadata.?labels[?'` + KueueQueueLabel + `'].orValue('') == params.spec.queue.localQueue && object.spec.?suspend.orValue(false))`,
 		message: `'GPU Jobs in gpuplane project ' + ` + projectName + ` + ' run through Kueue: label the Job ` + KueueQueueLabel +
 			`=' + params.spec.queue.localQueue + ' and create it with spec.suspend: true (Kueue\'s webhook does both when it is installed); ' +
   'Kueue starts it when the project\'s GPU quota allows'`,

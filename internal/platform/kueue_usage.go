@@ -16,6 +16,7 @@ import (
 // have admitted and what waits in them, by project namespace and family.
 type queueUsage struct {
 	admitted, pending map[string]map[string]int64
+	queues            map[string]bool // namespaces with a gpuplane ClusterQueue
 }
 
 func add(m map[string]map[string]int64, ns, family string, n int64) {
@@ -31,7 +32,7 @@ func add(m map[string]map[string]int64, ns, family string, n int64) {
 // under the first family Kueue would try for it: in catalog order, the
 // first of its resource whose node labels its pods do not contradict.
 func readQueueUsage(ctx context.Context, c *kube.Client, cat quota.Catalog, namespace string) (*queueUsage, error) {
-	u := &queueUsage{admitted: map[string]map[string]int64{}, pending: map[string]map[string]int64{}}
+	u := &queueUsage{admitted: map[string]map[string]int64{}, pending: map[string]map[string]int64{}, queues: map[string]bool{}}
 	byFlavor := map[string]string{}
 	for _, f := range cat.Names() {
 		if cat[f].Queued {
@@ -53,6 +54,7 @@ func readQueueUsage(ctx context.Context, c *kube.Client, cat quota.Catalog, name
 		if namespace != "" && cq.Name != namespace {
 			continue
 		}
+		u.queues[cq.Name] = true
 		for _, fu := range cq.Status.FlavorsUsage {
 			f, ok := byFlavor[string(fu.Name)]
 			if !ok {
@@ -74,7 +76,9 @@ func readQueueUsage(ctx context.Context, c *kube.Client, cat quota.Catalog, name
 		if err := fromUnstructured(&wls[i], wl); err != nil {
 			return nil, err
 		}
-		if wl.Status.Admission != nil || meta.IsStatusConditionTrue(wl.Status.Conditions, kueue.WorkloadFinished) {
+		// Only what waits in a gpuplane project's own queue.
+		if !u.queues[wl.Namespace] || string(wl.Spec.QueueName) != LocalQueueName ||
+			wl.Status.Admission != nil || meta.IsStatusConditionTrue(wl.Status.Conditions, kueue.WorkloadFinished) {
 			continue
 		}
 		for _, ps := range wl.Spec.PodSets {
@@ -110,17 +114,21 @@ func firstFlavorFor(cat quota.Catalog, res string, selector map[string]string) s
 	return ""
 }
 
-// withQueueUsage replaces the pod-counted use of Kueue's families by what
-// their ClusterQueues report admitted.
-func withQueueUsage(u quota.Usage, cat quota.Catalog, admitted map[string]map[string]int64) quota.Usage {
-	for _, m := range u.ByNamespace {
+// withQueueUsage replaces, in the namespaces of gpuplane's queues, the
+// pod-counted use of Kueue's families by what the queues report admitted;
+// GPU pods elsewhere (outside any project) keep counting by their pods.
+func withQueueUsage(u quota.Usage, cat quota.Catalog, qu *queueUsage) quota.Usage {
+	for ns, m := range u.ByNamespace {
+		if !qu.queues[ns] {
+			continue
+		}
 		for f := range m {
 			if cat[f].Queued {
 				delete(m, f)
 			}
 		}
 	}
-	for ns, m := range admitted {
+	for ns, m := range qu.admitted {
 		for f, n := range m {
 			if u.ByNamespace[ns] == nil {
 				u.ByNamespace[ns] = map[string]int64{}

@@ -80,9 +80,10 @@ func DefaultMembershipName(s crds.Subject) string {
 	return base + "-" + hex.EncodeToString(sum[:4])
 }
 
-// GetMembership reads a membership (uncached); nil when there is none.
+// GetMembership reads a membership (from the cached LIST, see
+// CachedGetOrGet); nil when there is none.
 func GetMembership(ctx context.Context, c *kube.Client, tenant, name string) (*Membership, error) {
-	obj, err := c.Get(ctx, crds.TenantMemberships, "", tenant+"."+name)
+	obj, err := c.CachedGetOrGet(ctx, crds.TenantMemberships, ManagedSelector, "", tenant+"."+name)
 	if err != nil || obj == nil {
 		return nil, err
 	}

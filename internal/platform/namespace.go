@@ -58,11 +58,23 @@ func IsSystemNamespace(name string) bool {
 // a lost state, or after a partly failed create).
 func CheckNamespaceAdoptable(ctx context.Context, c *kube.Client, name string, owner Owner) error {
 	if IsSystemNamespace(name) {
-		return fmt.Errorf("namespace %q is one of the cluster's own (default, kube-*), so %s cannot use it. Choose another name", name, owner)
+		return namespaceAdoptable(nil, name, owner)
 	}
 	ns, err := GetNamespace(ctx, c, name)
-	if err != nil || ns == nil {
+	if err != nil {
 		return err
+	}
+	return namespaceAdoptable(ns, name, owner)
+}
+
+// namespaceAdoptable is CheckNamespaceAdoptable's judgement of ns (nil
+// when there is no such namespace).
+func namespaceAdoptable(ns *corev1.Namespace, name string, owner Owner) error {
+	if IsSystemNamespace(name) {
+		return fmt.Errorf("namespace %q is one of the cluster's own (default, kube-*), so %s cannot use it. Choose another name", name, owner)
+	}
+	if ns == nil {
+		return nil
 	}
 	if !IsManaged(ns.Labels) {
 		return fmt.Errorf("namespace %q already exists and was not created by gpuplane (it lacks the label %s=%s), so %s "+
@@ -72,11 +84,46 @@ func CheckNamespaceAdoptable(ctx context.Context, c *kube.Client, name string, o
 		return fmt.Errorf("namespace %q already belongs to %s, so %s cannot use it: every namespace gpuplane manages belongs "+
 			"to one tenant or project. Choose another name (or namespace)", name, other, owner)
 	}
-	if ns.Status.Phase == corev1.NamespaceTerminating {
-		return fmt.Errorf("namespace %q is still being deleted; wait until it is gone and apply again", name)
+	if ns.Status.Phase == corev1.NamespaceTerminating || ns.DeletionTimestamp != nil {
+		return fmt.Errorf("namespace %q: %w", name, ErrNamespaceTerminating)
 	}
 	return nil
 }
+
+// AwaitNamespaceAdoptable is CheckNamespaceAdoptable at apply: a namespace
+// of owner's that is being deleted is waited for (within ctx) and then
+// free to create.
+func AwaitNamespaceAdoptable(ctx context.Context, c *kube.Client, name string, owner Owner) error {
+	err := CheckNamespaceAdoptable(ctx, c, name, owner)
+	if !errors.Is(err, ErrNamespaceTerminating) {
+		return err
+	}
+	if err := WaitNamespacesGone(ctx, c, []string{name}); err != nil {
+		return err
+	}
+	return CheckNamespaceAdoptable(ctx, c, name, owner)
+}
+
+// PlanNamespaceAdoptable is CheckNamespaceAdoptable at plan: a namespace
+// of owner's being deleted is no error (the apply waits for it).
+// It reads the namespace from the cached LIST of all namespaces: a plan of
+// N new projects costs one LIST, not N GETs.
+func PlanNamespaceAdoptable(ctx context.Context, c *kube.Client, name string, owner Owner) error {
+	ns, err := kube.CachedGetAs[corev1.Namespace](ctx, c, kube.Namespaces, "", "", name)
+	if err != nil {
+		return err
+	}
+	if err := namespaceAdoptable(ns, name, owner); !errors.Is(err, ErrNamespaceTerminating) {
+		return err
+	}
+	return nil
+}
+
+// ErrNamespaceTerminating: the namespace is owner's own and is being
+// deleted (a project destroyed earlier, whose destroy does not wait for
+// the namespace controller). A plan goes on; an apply waits until it is
+// gone (WaitNamespacesGone) and creates it afresh.
+var ErrNamespaceTerminating = errors.New("the namespace is still being deleted")
 
 // ApplyNamespace writes a namespace with gpuplane's labels (taking them
 // back if someone changed them on a namespace gpuplane created).
@@ -91,6 +138,16 @@ func ApplyNamespace(ctx context.Context, c *kube.Client, name string, labels map
 // controller has removed everything in it. It never strips finalizers; on
 // timeout it reports what is left, from the namespace's conditions.
 func DeleteNamespace(ctx context.Context, c *kube.Client, name string) error {
+	if err := StartNamespaceDeletion(ctx, c, name); err != nil {
+		return err
+	}
+	return WaitNamespacesGone(ctx, c, []string{name})
+}
+
+// StartNamespaceDeletion deletes a namespace without waiting: once it
+// returns the namespace is terminating (the API server refuses new content
+// in it) or gone.
+func StartNamespaceDeletion(ctx context.Context, c *kube.Client, name string) error {
 	err := kube.Retry(ctx, func(ctx context.Context) error {
 		err := c.Typed.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{})
 		if apierrors.IsConflict(err) {
@@ -98,33 +155,10 @@ func DeleteNamespace(ctx context.Context, c *kube.Client, name string) error {
 		}
 		return err
 	})
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	if err != nil && !apierrors.IsConflict(err) { // Conflict: already terminating; wait for it
+	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("deleting namespace %q: %w", name, kube.Explain(err))
 	}
-	var last *corev1.Namespace
-	err = waitFor(ctx, "namespace "+name+" to be deleted", func() (bool, error) {
-		ns, err := GetNamespace(ctx, c, name)
-		last = ns
-		return err == nil && ns == nil, err
-	})
-	if err == nil || !errors.Is(err, context.DeadlineExceeded) || last == nil {
-		return err
-	}
-	var left []string
-	for _, cond := range last.Status.Conditions {
-		if cond.Status == corev1.ConditionTrue {
-			left = append(left, fmt.Sprintf("%s: %s", cond.Type, cond.Message))
-		}
-	}
-	if len(left) == 0 {
-		left = append(left, "no condition reported yet; is kube-controller-manager's namespace controller running?")
-	}
-	return fmt.Errorf("namespace %q is still terminating after the delete timeout (raise timeouts.delete, or see "+
-		"`kubectl get all -n %s`); gpuplane does not strip finalizers. What is left: %s",
-		name, name, strings.Join(left, "; "))
+	return nil
 }
 
 // Workloads names the running or pending pods in the namespaces (the ones

@@ -269,18 +269,42 @@ func Placement(ctx context.Context, c *kube.Client, computes []string) (placemen
 	return placement, "", nil
 }
 
-// DeleteProject deletes the project namespace, which holds the Project
-// object and every child: the namespace controller deletes them, and the
-// namespace goes last. Under the Kueue backend the project's ClusterQueue
-// is drained first (its workloads evicted) and deleted last.
-func DeleteProject(ctx context.Context, c *kube.Client, namespace string) error {
-	if err := DrainQueue(ctx, c, namespace); err != nil {
+// DeleteProject starts the deletion of a project: under the Kueue backend
+// its ClusterQueue is drained first (admitted workloads evicted); then its
+// namespace, which holds the Project object and every child, is deleted,
+// and so is its ClusterQueue. It returns once the namespace is terminating,
+// without waiting for the namespace controller: nothing new can start in
+// the namespace, and the project's quota counts against its tenant until
+// its Project object is gone. What needs the namespace gone waits for it:
+// a create that reuses the name, and the tenant's delete (all of its
+// projects' namespaces together), so a destroy of a tenant with its
+// projects returns only when everything is gone.
+// queued says whether the tenant's dataplane uses the Kueue backend (only
+// then does the provider's identity need Kueue's permissions).
+func DeleteProject(ctx context.Context, c *kube.Client, namespace string, queued bool) error {
+	if queued {
+		if err := DrainQueue(ctx, c, namespace); err != nil {
+			return err
+		}
+	}
+	if err := StartNamespaceDeletion(ctx, c, namespace); err != nil {
 		return err
 	}
-	if err := DeleteNamespace(ctx, c, namespace); err != nil {
-		return err
+	if !queued {
+		return nil
 	}
-	return DeleteQueue(ctx, c, namespace)
+	return c.Delete(ctx, ClusterQueues, "", namespace)
+}
+
+// TenantQueued reports whether a tenant's dataplane uses the Kueue
+// backend (false when the tenant or its dataplane is gone).
+func TenantQueued(ctx context.Context, c *kube.Client, tenant string) (bool, error) {
+	t, err := CachedTenant(ctx, c, tenant)
+	if err != nil || t == nil {
+		return false, err
+	}
+	cat, err := CachedCatalog(ctx, c, t.Dataplane)
+	return cat.Queued(), err
 }
 
 // ProjectsBeingDeleted names a tenant's projects whose namespace is

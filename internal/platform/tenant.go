@@ -50,10 +50,10 @@ func (t Tenant) adminBinding() GroupBinding {
 	return GroupBinding{TenantAdminBinding, "admin", t.AdminGroups}
 }
 
-// GetTenant reads a tenant and the UID of its object (uncached); nil when
-// there is none.
+// GetTenant reads a tenant and the UID of its object (from the cached
+// LIST, see CachedGetOrGet); nil when there is none.
 func GetTenant(ctx context.Context, c *kube.Client, name string) (*Tenant, string, error) {
-	obj, err := c.Get(ctx, crds.Tenants, "", name)
+	obj, err := c.CachedGetOrGet(ctx, crds.Tenants, ManagedSelector, "", name)
 	if err != nil || obj == nil {
 		return nil, "", err
 	}
@@ -165,15 +165,26 @@ func TenantObjectsInSync(ctx context.Context, c *kube.Client, t Tenant, cat quot
 	return ComputesAttached(ctx, c, t.Name, t.Computes)
 }
 
-// DeleteTenant deletes a tenant's children first: the namespaces of
-// projects (with everything in them; empty under restrict), then the tenant
-// namespace, its memberships and the attached labels on its computes, and
-// the Tenant object last.
+// DeleteTenant deletes a tenant's children first: the namespaces of its
+// projects (with everything in them; under restrict only those already
+// being deleted), all at once, waiting until the namespace controller has
+// removed every project namespace of the tenant (and Kueue its queues);
+// then the tenant namespace, its memberships, the attached labels on its
+// computes, its Kueue Cohort, and the Tenant object last.
 func DeleteTenant(ctx context.Context, c *kube.Client, t Tenant, projects []Project) error {
+	queued, err := TenantQueued(ctx, c, t.Name)
+	if err != nil {
+		return err
+	}
 	for _, p := range projects {
-		if err := DeleteProject(ctx, c, p.Namespace); err != nil {
+		if err := DeleteProject(ctx, c, p.Namespace, queued); err != nil {
 			return err
 		}
+	}
+	// The tenant namespace last: a destroy that times out on a stuck
+	// project namespace leaves the tenant whole.
+	if err := WaitTenantObjectsGone(ctx, c, t.Name, queued, t.Namespace()); err != nil {
+		return err
 	}
 	if err := DeleteNamespace(ctx, c, t.Namespace()); err != nil {
 		return err
@@ -190,8 +201,10 @@ func DeleteTenant(ctx context.Context, c *kube.Client, t Tenant, projects []Proj
 	if err := AttachComputes(ctx, c, t.Name, nil, t.Computes); err != nil {
 		return err
 	}
-	if err := DeleteCohort(ctx, c, t.Name); err != nil {
-		return err
+	if queued {
+		if err := DeleteCohort(ctx, c, t.Name); err != nil {
+			return err
+		}
 	}
 	return c.Delete(ctx, crds.Tenants, "", t.Name)
 }

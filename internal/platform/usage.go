@@ -140,7 +140,7 @@ func claimsAndQueues(ctx context.Context, c *kube.Client, cat quota.Catalog, nam
 		if err != nil {
 			return used, pending, err
 		}
-		usage, pending.ByNamespace = withQueueUsage(usage, cat, qu.admitted), qu.pending
+		usage, pending.ByNamespace = withQueueUsage(usage, cat, qu), qu.pending
 	}
 	return usage, pending, nil
 }

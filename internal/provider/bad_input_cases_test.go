@@ -50,6 +50,9 @@ func badInputs() map[string]badInput {
 		"backend: flavor names collide": {replace: []string{"  name = \"main\"\n  gpu_families = {\n    \"NVIDIA-H100\" = { resource_name = \"nvidia.com/gpu-h100\" }",
 			"  name = \"main\"\n  quota_backend = \"kueue\"\n  gpu_families = {\n    \"NVIDIA-H100\" = { resource_name = \"nvidia.com/gpu-h100\" }\n    \"nvidia_h100\" = { resource_name = \"nvidia.com/gpu-h100\" }"},
 			want: []string{`would both become the Kueue ResourceFlavor "gpuplane-nvidia-h100"`}},
+		"backend: families not told apart": {replace: []string{"  name = \"main\"\n  gpu_families = {\n    \"NVIDIA-H100\" = { resource_name = \"nvidia.com/gpu-h100\" }\n    \"NVIDIA-A100\" = { resource_name = \"nvidia.com/mig-1g.10gb\" }",
+			"  name = \"main\"\n  quota_backend = \"kueue\"\n  gpu_families = {\n    \"NVIDIA-H100\" = { resource_name = \"nvidia.com/gpu\" }\n    \"NVIDIA-A100\" = { resource_name = \"nvidia.com/gpu\", node_selector = { \"pool\" = \"a100\" } }"},
+			want: []string{`Families "NVIDIA-A100" and "NVIDIA-H100" share the resource nvidia.com/gpu`, "do not exclude each other"}},
 		// Namespaces.
 		"namespace: kube-system":            {extra: project("  name = \"sys\"\n  namespace = \"kube-system\""), want: []string{"System namespace", `"kube-system"`}},
 		"namespace: default":                {extra: project("  name = \"def\"\n  namespace = \"default\""), want: []string{"System namespace", `"default"`}},

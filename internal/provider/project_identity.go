@@ -65,7 +65,7 @@ func checkLiveIdentity(ctx context.Context, c *kube.Client, p platform.Project, 
 		return
 	}
 	owner := platform.Owner{Tenant: p.Tenant, Project: p.Name}
-	if err := platform.CheckNamespaceAdoptable(ctx, c, p.Namespace, owner); err != nil {
+	if err := platform.PlanNamespaceAdoptable(ctx, c, p.Namespace, owner); err != nil {
 		diags.AddAttributeError(path.Root("namespace"), "Namespace not available", err.Error())
 	}
 }

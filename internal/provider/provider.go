@@ -118,11 +118,12 @@ func (p *gpuplaneProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 			},
 			"qps": schema.Float64Attribute{
 				Optional: true, Validators: []validator.Float64{float64validator.AtLeast(1)},
-				MarkdownDescription: fmt.Sprintf("Client-side rate limit, requests per second. Default %d.", kube.DefaultQPS),
+				MarkdownDescription: "Client-side rate limit, requests per second. Default: none; the API server's priority " +
+					"and fairness protects it, and the provider retries its `429` answers after their `Retry-After`.",
 			},
 			"burst": schema.Int64Attribute{
 				Optional: true, Validators: []validator.Int64{int64validator.AtLeast(1)},
-				MarkdownDescription: fmt.Sprintf("Client-side burst. Default %d.", kube.DefaultBurst),
+				MarkdownDescription: fmt.Sprintf("Client-side burst, with `qps`. Default %d.", kube.DefaultBurst),
 			},
 			"request_timeout": str("Timeout of one API request, a Go duration such as `30s`. Default: none (resource timeouts apply).", false,
 				durationValidator{}),

@@ -183,7 +183,7 @@ func (r *dataplaneResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 	}
 	r.p.plans.setCatalog(name.ValueString(), cat, complete)
 	if kueue {
-		resp.Diagnostics.Append(checkFlavorNames(cat)...)
+		resp.Diagnostics.Append(checkKueueCatalog(cat, complete)...)
 		resp.Diagnostics.Append(r.checkKueueInstalled(ctx)...)
 	}
 }

@@ -188,7 +188,7 @@ func (r *projectResource) Create(ctx context.Context, req resource.CreateRequest
 	if !adoptable(ctx, c, existingObject{crds.Projects, ns, name, "Project", id, "gpuplane_project", id, owner}, &resp.Diagnostics) {
 		return
 	}
-	if err := platform.CheckNamespaceAdoptable(ctx, c, ns, owner); err != nil {
+	if err := platform.AwaitNamespaceAdoptable(ctx, c, ns, owner); err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("namespace"), "Cannot create project", err.Error())
 		return
 	}
@@ -361,7 +361,11 @@ func (r *projectResource) Delete(ctx context.Context, req resource.DeleteRequest
 		resp.Diagnostics.AddError("Cannot delete project", err.Error())
 		return
 	}
-	if err := platform.DeleteProject(ctx, c, state.Namespace.ValueString()); err != nil {
+	queued, err := platform.TenantQueued(ctx, c, state.Tenant.ValueString())
+	if err == nil {
+		err = platform.DeleteProject(ctx, c, state.Namespace.ValueString(), queued)
+	}
+	if err != nil {
 		resp.Diagnostics.AddError("Cannot delete project", err.Error())
 		return
 	}

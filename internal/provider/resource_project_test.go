@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -248,12 +247,15 @@ func checkProjectAdminCannotRaiseQuota(t *testing.T) resource.TestCheckFunc {
 }
 
 // TestAccProject_deleteTimeoutReportsWhatIsLeft: a namespace held by a
-// finalizer is never forced; the timeout error says what is left.
+// finalizer is never forced. A project's destroy does not wait for its
+// namespace; what waits for it (a create of the same project here, the
+// tenant's delete in TestAccTenant_cascadeStuckNamespace) says at its
+// timeout what is left.
 func TestAccProject_deleteTimeoutReportsWhatIsLeft(t *testing.T) {
 	testAccPreCheck(t)
 	const finalizer = "example.com/hold"
 	base := platformConfig("")
-	withProject := base + projectConfig("vision", `  timeouts = { delete = "8s" }`)
+	withProject := base + projectConfig("vision", `  timeouts = { create = "8s" }`)
 	held := func(remove bool) {
 		c := testClient(t)
 		ctx := context.Background()
@@ -279,25 +281,32 @@ func TestAccProject_deleteTimeoutReportsWhatIsLeft(t *testing.T) {
 		Steps: []resource.TestStep{
 			{Config: withProject},
 			{
+				// The project's destroy returns once its namespace is
+				// terminating; it does not wait for the namespace controller,
+				// and strips nothing.
 				PreConfig: func() { held(false) },
 				Config:    base,
+				Check: func(*terraform.State) error {
+					ns, err := testClient(t).Typed.CoreV1().Namespaces().Get(context.Background(), "research-vision", metav1.GetOptions{})
+					if err != nil || ns.DeletionTimestamp == nil {
+						return fmt.Errorf("namespace research-vision: %v, want it terminating (held by %s)", err, finalizer)
+					}
+					return nil
+				},
+			},
+			{
+				// Creating the project again waits for the old namespace,
+				// and says at its timeout what holds it.
+				Config: withProject,
 				ExpectError: wrapped(`namespace "research-vision" is still terminating`, "does not strip finalizers",
 					"What is left", finalizer),
 			},
 			{
-				// The finalizer is gone; destroying again (the namespace is
-				// already terminating) completes.
+				// The finalizer is gone: the create waits for the namespace
+				// controller, then creates the project afresh.
 				PreConfig: func() { held(true) },
-				Config:    base,
-				Check: func(*terraform.State) error {
-					// The namespace controller finishes once the finalizer is gone.
-					for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
-						if !exists(t, namespaceGVR, "", "research-vision") {
-							return nil
-						}
-					}
-					return fmt.Errorf("namespace research-vision remains")
-				},
+				Config:    withProject,
+				Check:     checkLabelled(t, "research-vision", map[string]string{platform.LabelProject: "vision"}),
 			},
 		},
 	})

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -168,7 +169,7 @@ func (r *tenantResource) Create(ctx context.Context, req resource.CreateRequest,
 	if !adoptable(ctx, c, existingObject{crds.Tenants, "", name, "Tenant", strconv.Quote(name), "gpuplane_tenant", name, owner}, &resp.Diagnostics) {
 		return
 	}
-	if err := platform.CheckNamespaceAdoptable(ctx, c, name, owner); err != nil {
+	if err := platform.AwaitNamespaceAdoptable(ctx, c, name, owner); err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("name"), "Cannot create tenant", err.Error())
 		return
 	}
@@ -288,13 +289,20 @@ func (r *tenantResource) Delete(ctx context.Context, req resource.DeleteRequest,
 	t, _, diags := expandTenant(ctx, &state)
 	resp.Diagnostics.Append(diags...)
 	projects, err := platform.ListProjects(ctx, c, t.Name)
+	var going []string
+	if err == nil {
+		// Projects destroyed earlier in this run (their namespaces still
+		// terminating) are going: neither restrict nor protection holds for them.
+		going, err = platform.ProjectsBeingDeleted(ctx, c, t.Name)
+	}
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot delete tenant", err.Error())
 		return
 	}
-	if len(projects) > 0 && state.DeletionPolicy.ValueString() != "cascade" {
-		names := make([]string, 0, len(projects))
-		for _, p := range projects {
+	live := slices.DeleteFunc(slices.Clone(projects), func(p platform.Project) bool { return slices.Contains(going, p.Name) })
+	if len(live) > 0 && state.DeletionPolicy.ValueString() != "cascade" {
+		names := make([]string, 0, len(live))
+		for _, p := range live {
 			names = append(names, p.Name)
 		}
 		resp.Diagnostics.AddError("Tenant still has projects",
@@ -304,7 +312,7 @@ func (r *tenantResource) Delete(ctx context.Context, req resource.DeleteRequest,
 		return
 	}
 	namespaces := []string{t.Namespace()}
-	for _, p := range projects {
+	for _, p := range live {
 		namespaces = append(namespaces, p.Namespace)
 	}
 	if refuseDeletion(ctx, c, fmt.Sprintf("tenant %q", t.Name), state.DeletionProtection, namespaces, &resp.Diagnostics) {

@@ -33,6 +33,10 @@ func (r *tenantResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 		plan.ID, plan.Namespace = plan.Name, plan.Name
 	}
 	plan.ObjectsInSync = types.BoolValue(true)
+	if plan.Phase.ValueString() != "Active" {
+		// The apply writes the tenant namespace (again): its phase is known then.
+		plan.Phase = types.StringUnknown()
+	}
 	plan.EffectiveGPUQuota = unknownEffective()
 	plan.ComputeCapacity = types.MapUnknown(types.Int64Type)
 
@@ -48,7 +52,7 @@ func (r *tenantResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 			return
 		}
 		if req.State.Raw.IsNull() {
-			if err := platform.CheckNamespaceAdoptable(ctx, c, tenant.Namespace(), owner); err != nil {
+			if err := platform.PlanNamespaceAdoptable(ctx, c, tenant.Namespace(), owner); err != nil {
 				resp.Diagnostics.AddAttributeError(path.Root("name"), "Namespace not available", err.Error())
 			}
 		}

@@ -97,21 +97,28 @@ func (c *Cluster) StartKueue(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if c.kueue, err = launchKueue(ctx, manager, cfgPath, filepath.Join(dir, "kubeconfig"), filepath.Join(dir, "kueue.log"), ports[0]); err != nil {
+	k, err := launchKueue(ctx, manager, cfgPath, filepath.Join(dir, "kubeconfig"), filepath.Join(dir, "kueue.log"), ports[0])
+	if err != nil {
 		return err
 	}
 	if err := installKueueWebhooks(ctx, rc, config, ports[1], caPEM); err != nil {
+		k.stop()
 		return fmt.Errorf("installing Kueue's webhook configurations: %w", err)
 	}
 	// The webhooks answer once the API server reaches them over TLS.
-	return waitUntil(ctx, c.kueue.done, func() bool {
+	if err := waitUntil(ctx, k.done, func() bool {
 		conn, err := tls.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1])), &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // a loopback probe
 		if err != nil {
 			return false
 		}
 		conn.Close()
 		return true
-	})
+	}); err != nil {
+		k.stop()
+		return fmt.Errorf("kueue's webhooks: %w", err)
+	}
+	c.kueue = k // only a Kueue that is fully up counts as started
+	return nil
 }
 
 // prepareKueue installs Kueue's CRDs, its service account and kubeconfig
@@ -131,19 +138,8 @@ func prepareKueue(ctx context.Context, rc *rest.Config, dir, config string) (cfg
 	if caPEM, err = writeServingCert(filepath.Join(dir, "certs")); err != nil {
 		return "", nil, nil, err
 	}
-	// The metrics server is off (bindAddress 0), but Kueue's main reads its
-	// certificate at a fixed path all the same.
-	if err := os.MkdirAll(kueueMetricsCerts, 0o755); err != nil {
-		return "", nil, nil, fmt.Errorf("kueue needs %s (fixed in its main): %w", kueueMetricsCerts, err)
-	}
-	for _, f := range []string{"tls.crt", "tls.key"} {
-		b, err := os.ReadFile(filepath.Join(dir, "certs", f))
-		if err == nil {
-			err = os.WriteFile(filepath.Join(kueueMetricsCerts, f), b, 0o600)
-		}
-		if err != nil {
-			return "", nil, nil, err
-		}
+	if err := metricsCertificate(filepath.Join(dir, "certs")); err != nil {
+		return "", nil, nil, err
 	}
 	if ports, err = freePorts(2); err != nil {
 		return "", nil, nil, err
@@ -151,6 +147,35 @@ func prepareKueue(ctx context.Context, rc *rest.Config, dir, config string) (cfg
 	cfg := fmt.Sprintf(kueueConfig, KueueNamespace, ports[0], ports[1], filepath.Join(dir, "certs"))
 	cfgPath = filepath.Join(dir, "config.yaml")
 	return cfgPath, ports, caPEM, os.WriteFile(cfgPath, []byte(cfg), 0o600)
+}
+
+// metricsCertificate puts a certificate where Kueue's main reads its
+// metrics certificate (the metrics server is off, bindAddress 0, but main
+// reads it all the same): a pair already there that loads is kept (another
+// run may be using it); else the pair from certDir is written, each file
+// renamed into place so that no reader sees half of one.
+func metricsCertificate(certDir string) error {
+	crt, key := filepath.Join(kueueMetricsCerts, "tls.crt"), filepath.Join(kueueMetricsCerts, "tls.key")
+	if _, err := tls.LoadX509KeyPair(crt, key); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(kueueMetricsCerts, 0o755); err != nil {
+		return fmt.Errorf("kueue needs %s (fixed in its main): %w", kueueMetricsCerts, err)
+	}
+	for _, f := range []string{"tls.key", "tls.crt"} {
+		b, err := os.ReadFile(filepath.Join(certDir, f))
+		if err != nil {
+			return err
+		}
+		tmp := filepath.Join(kueueMetricsCerts, "."+f+".tmp")
+		if err := os.WriteFile(tmp, b, 0o600); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, filepath.Join(kueueMetricsCerts, f)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // kueueConfig is Kueue's configuration: namespace, health and webhook

@@ -195,3 +195,12 @@ func (c *Cluster) RestartAPIServer(ctx context.Context) error {
 		}
 	}
 }
+
+// AuditLog is the path of the local control plane's audit log (every
+// request at Metadata level, JSON lines); "" for an external cluster.
+func (c *Cluster) AuditLog() string {
+	if !c.Local {
+		return ""
+	}
+	return filepath.Join(c.dir, "cp", "audit.log")
+}
