@@ -34,15 +34,18 @@ type listCache struct {
 }
 
 // keyLock is the lock of one list key.
-func (l *listCache) keyLock(key string) *sync.Mutex {
+func (l *listCache) keyLock(key string) *sync.Mutex { return entry(l, l.listing, key) }
+
+// entry returns m[key], made (zero) on first use, under l.mu.
+func entry[T any](l *listCache, m map[string]*T, key string) *T {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	m, ok := l.listing[key]
+	v, ok := m[key]
 	if !ok {
-		m = new(sync.Mutex)
-		l.listing[key] = m
+		v = new(T)
+		m[key] = v
 	}
-	return m
+	return v
 }
 
 type cachedList struct {
@@ -52,16 +55,7 @@ type cachedList struct {
 }
 
 // kindGen is the generation counter of a resource (see resourceKey).
-func (l *listCache) kindGen(key string) *atomic.Int64 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	g, ok := l.kinds[key]
-	if !ok {
-		g = new(atomic.Int64)
-		l.kinds[key] = g
-	}
-	return g
-}
+func (l *listCache) kindGen(key string) *atomic.Int64 { return entry(l, l.kinds, key) }
 
 // generation is the pair a cached list of the resource key must match.
 func (l *listCache) generation(key string) [2]int64 {
