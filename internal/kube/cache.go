@@ -25,6 +25,7 @@ import (
 // Forget drops every list.
 type listCache struct {
 	gen     atomic.Int64 // every resource
+	writes  atomic.Int64 // writes sent, ever
 	mu      sync.Mutex
 	entries map[string]*cachedList
 	kinds   map[string]*atomic.Int64 // resource path key → its generation
@@ -109,6 +110,7 @@ func (w writeCounter) RoundTrip(r *http.Request) (*http.Response, error) {
 	// Before the write and again once it is done: a LIST that ran while the
 	// write was in flight may or may not hold it, so a list stored with a
 	// generation read in between is dropped too.
+	w.cache.writes.Add(1)
 	gen.Add(1)
 	defer gen.Add(1)
 	return w.next.RoundTrip(r)
@@ -214,6 +216,12 @@ func CachedListAs[T any](ctx context.Context, c *Client, gvr schema.GroupVersion
 	}
 	return out, nil
 }
+
+// HasWritten reports whether this client has sent a write: then it is
+// applying, and a cached list of a kind it writes is soon stale, so a
+// look-up of one object is better served by a narrow LIST (or a GET) than
+// by listing the whole kind again.
+func (c *Client) HasWritten() bool { return c.cache.writes.Load() > 0 }
 
 // Forget drops every cached list, so the next cached read lists afresh: for
 // a wait that watches what others change.

@@ -108,8 +108,15 @@ func AwaitNamespaceAdoptable(ctx context.Context, c *kube.Client, name string, o
 // of owner's being deleted is no error (the apply waits for it).
 // It reads the namespace from the cached LIST of all namespaces: a plan of
 // N new projects costs one LIST, not N GETs.
+// (An apply's own namespace writes keep dropping that list: there, one GET.)
 func PlanNamespaceAdoptable(ctx context.Context, c *kube.Client, name string, owner Owner) error {
-	ns, err := kube.CachedGetAs[corev1.Namespace](ctx, c, kube.Namespaces, "", "", name)
+	read := func() (*corev1.Namespace, error) {
+		return kube.CachedGetAs[corev1.Namespace](ctx, c, kube.Namespaces, "", "", name)
+	}
+	if c.HasWritten() {
+		read = func() (*corev1.Namespace, error) { return GetNamespace(ctx, c, name) }
+	}
+	ns, err := read()
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/crds"
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/kube"
@@ -60,17 +61,15 @@ func ProjectBindings(t Tenant, roles crds.RoleMapping) []GroupBinding {
 	}
 }
 
-// ListProjects lists a tenant's projects (from the cached LIST of all of them).
+// ListProjects lists a tenant's projects (from the cached LIST of the
+// tenant's: an apply that writes projects lists again only the tenant's).
 func ListProjects(ctx context.Context, c *kube.Client, tenant string) ([]Project, error) {
-	items, err := c.CachedList(ctx, crds.Projects, ManagedSelector)
+	items, err := c.CachedList(ctx, crds.Projects, ManagedSelector+","+LabelTenant+"="+tenant)
 	if err != nil {
 		return nil, fmt.Errorf("listing projects of tenant %q: %w", tenant, err)
 	}
 	out := make([]Project, 0, len(items))
 	for i := range items {
-		if items[i].GetLabels()[LabelTenant] != tenant {
-			continue
-		}
 		spec, err := specOf[crds.ProjectSpec](&items[i])
 		if err != nil {
 			return nil, err
@@ -80,10 +79,19 @@ func ListProjects(ctx context.Context, c *kube.Client, tenant string) ([]Project
 	return out, nil
 }
 
-// FindProject finds a project (from the cached LIST): in namespace when it
-// is known, else by its labels (import, data source). nil when there is none.
+// FindProject finds a project: in namespace when it is known, else by its
+// labels (import, data source). nil when there is none. A plan reads it
+// from the cached LIST of all projects (one LIST for every project of the
+// plan); an apply, whose own writes keep dropping that list, with a LIST
+// of just this project's labels.
 func FindProject(ctx context.Context, c *kube.Client, tenant, name, namespace string) (*Project, error) {
-	items, err := c.CachedList(ctx, crds.Projects, ManagedSelector)
+	var items []unstructured.Unstructured
+	var err error
+	if c.HasWritten() {
+		items, err = c.List(ctx, crds.Projects, "", ManagedSelector+","+LabelTenant+"="+tenant+","+LabelProject+"="+name)
+	} else {
+		items, err = c.CachedList(ctx, crds.Projects, ManagedSelector)
+	}
 	if err != nil {
 		return nil, err
 	}

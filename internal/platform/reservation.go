@@ -33,7 +33,8 @@ type reservation struct {
 	GPUQuota crds.GPUQuota `json:"gpuQuota"`
 	Reserved metav1.Time   `json:"reserved"`
 	// Deleting: the project's deletion began; once its Project object is
-	// gone the entry no longer counts.
+	// gone the entry no longer counts. (Entries written by earlier versions;
+	// a delete now drops its entry once the namespace is terminating.)
 	Deleting bool `json:"deleting,omitempty"`
 }
 
@@ -71,22 +72,6 @@ func ReserveProjectQuota(ctx context.Context, c *kube.Client, tenant, project st
 		}
 		// Another writer (or the tenant itself) changed the Tenant since it was read: check again.
 	}
-}
-
-// MarkProjectDeleting records in the tenant's ledger that a project's
-// deletion begins: from the moment its Project object is gone (with its
-// namespace's content), its quota is free for others, before the deletion
-// has finished and released the entry.
-func MarkProjectDeleting(ctx context.Context, c *kube.Client, tenant, project string) error {
-	return updateLedger(ctx, c, tenant, func(ledger map[string]reservation) bool {
-		r, ok := ledger[project]
-		if !ok || r.Deleting {
-			return false
-		}
-		r.Deleting = true
-		ledger[project] = r
-		return true
-	})
 }
 
 // ReleaseProjectQuota drops a project's entry from its tenant's ledger once

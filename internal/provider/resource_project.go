@@ -357,10 +357,6 @@ func (r *projectResource) Delete(ctx context.Context, req resource.DeleteRequest
 	if refuseDeletion(ctx, c, what, state.DeletionProtection, []string{state.Namespace.ValueString()}, &resp.Diagnostics) {
 		return
 	}
-	if err := platform.MarkProjectDeleting(ctx, c, state.Tenant.ValueString(), state.Name.ValueString()); err != nil {
-		resp.Diagnostics.AddError("Cannot delete project", err.Error())
-		return
-	}
 	queued, err := platform.TenantQueued(ctx, c, state.Tenant.ValueString())
 	if err == nil {
 		err = platform.DeleteProject(ctx, c, state.Namespace.ValueString(), queued)
@@ -369,7 +365,9 @@ func (r *projectResource) Delete(ctx context.Context, req resource.DeleteRequest
 		resp.Diagnostics.AddError("Cannot delete project", err.Error())
 		return
 	}
-	// Its namespace is gone: its quota no longer counts against the tenant.
+	// Its namespace is terminating: its ledger entry goes now; its Project
+	// object keeps counting against the tenant until the namespace
+	// controller removes it (the ledger counts live Project objects).
 	if err := platform.ReleaseProjectQuota(ctx, c, state.Tenant.ValueString(), state.Name.ValueString()); err != nil {
 		resp.Diagnostics.AddError("Cannot release the project's quota in its tenant", err.Error())
 	}
