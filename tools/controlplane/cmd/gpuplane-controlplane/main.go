@@ -117,6 +117,9 @@ func run(dir, binDir string, keep, demoNodes bool, readyTimeout time.Duration) e
 		"--audit-policy-file=" + files.auditPolicy,
 		"--audit-log-path=" + filepath.Join(dir, "audit.log"),
 		"--audit-log-format=json",
+		// Never rotate (the log's writer rotates at 100 MB by default): the
+		// lifecycle benchmark counts requests from offsets in this one file.
+		"--audit-log-maxsize=1000000",
 	}
 	apiserver, err := startChild(ctx, dir, filepath.Join(binDir, "kube-apiserver"), apiArgs...)
 	if err != nil {
