@@ -233,7 +233,7 @@ func QueuesInSync(ctx context.Context, c *kube.Client, p Project, t Tenant, cat 
 		!equality.Semantic.DeepEqual(live.Spec.NamespaceSelector, want.NamespaceSelector) {
 		return false, nil
 	}
-	lq, err := getAs[kueue.LocalQueue](ctx, c, LocalQueues, p.Namespace, LocalQueueName)
+	lq, err := kube.CachedGetAs[kueue.LocalQueue](ctx, c, LocalQueues, ManagedSelector, p.Namespace, LocalQueueName)
 	return err == nil && lq != nil && string(lq.Spec.ClusterQueue) == p.Namespace, err
 }
 
