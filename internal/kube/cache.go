@@ -3,6 +3,8 @@ package kube
 import (
 	"context"
 	"net/http"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -53,6 +55,10 @@ type cachedList struct {
 	gen   [2]int64 // the cache's and the resource's generation when listed
 	items []unstructured.Unstructured
 	index map[string]*unstructured.Unstructured // namespace/name
+	// decoded: the items decoded once per Go type (see CachedDecoded), so a
+	// plan that reads a list once per resource decodes it once, not N times.
+	decodeMu sync.Mutex
+	decoded  map[reflect.Type]any
 }
 
 // kindGen is the generation counter of a resource (see resourceKey).
@@ -202,19 +208,41 @@ func CachedGetAs[T any](ctx context.Context, c *Client, gvr schema.GroupVersionR
 	return out, runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Object, out)
 }
 
-// CachedListAs is CachedList decoded into typed objects.
+// CachedListAs is CachedList decoded into typed objects (see CachedDecoded).
 func CachedListAs[T any](ctx context.Context, c *Client, gvr schema.GroupVersionResource, selector string) ([]T, error) {
-	items, err := c.CachedList(ctx, gvr, selector)
+	return CachedDecoded(ctx, c, gvr, selector, func(obj *unstructured.Unstructured) (T, error) {
+		var out T
+		return out, runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Object, &out)
+	})
+}
+
+// CachedDecoded is CachedList with each object decoded into a T. The list
+// is decoded once per T and list generation, and every caller gets its own
+// slice of the same values: a caller may reorder or filter the slice, but
+// must not change what its elements point to (maps, slices, pointers).
+// Use one decode function per T.
+func CachedDecoded[T any](ctx context.Context, c *Client, gvr schema.GroupVersionResource, selector string, decode func(*unstructured.Unstructured) (T, error)) ([]T, error) {
+	l, err := c.cachedList(ctx, gvr, selector)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]T, len(items))
-	for i := range items {
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(items[i].Object, &out[i]); err != nil {
+	l.decodeMu.Lock()
+	defer l.decodeMu.Unlock()
+	key := reflect.TypeFor[T]()
+	if v, ok := l.decoded[key].([]T); ok {
+		return slices.Clone(v), nil
+	}
+	out := make([]T, len(l.items))
+	for i := range l.items {
+		if out[i], err = decode(&l.items[i]); err != nil {
 			return nil, err
 		}
 	}
-	return out, nil
+	if l.decoded == nil {
+		l.decoded = map[reflect.Type]any{}
+	}
+	l.decoded[key] = out
+	return slices.Clone(out), nil
 }
 
 // HasWritten reports whether this client has sent a write: then it is

@@ -10,6 +10,7 @@ import (
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
 
 	"github.com/gpuplane/terraform-provider-gpuplane/internal/crds"
@@ -173,22 +174,17 @@ func memberBindings(ctx context.Context, c *kube.Client, mb Membership) ([]rbacv
 
 // ListMemberships lists a tenant's memberships (from the cached LIST).
 func ListMemberships(ctx context.Context, c *kube.Client, tenant string) ([]Membership, error) {
-	items, err := c.CachedList(ctx, crds.TenantMemberships, ManagedSelector)
+	all, err := kube.CachedDecoded(ctx, c, crds.TenantMemberships, ManagedSelector, func(obj *unstructured.Unstructured) (Membership, error) {
+		spec, err := specOf[crds.TenantMembershipSpec](obj)
+		if err != nil {
+			return Membership{}, err
+		}
+		return MembershipOf(*spec), nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Membership, 0, len(items))
-	for i := range items {
-		if items[i].GetLabels()[LabelTenant] != tenant {
-			continue
-		}
-		spec, err := specOf[crds.TenantMembershipSpec](&items[i])
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, MembershipOf(*spec))
-	}
-	return out, nil
+	return slices.DeleteFunc(all, func(mb Membership) bool { return mb.Tenant != tenant }), nil
 }
 
 // BindMembershipsInProject gives a project the RoleBindings of the tenant's

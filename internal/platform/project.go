@@ -64,19 +64,23 @@ func ProjectBindings(t Tenant, roles crds.RoleMapping) []GroupBinding {
 // ListProjects lists a tenant's projects (from the cached LIST of the
 // tenant's: an apply that writes projects lists again only the tenant's).
 func ListProjects(ctx context.Context, c *kube.Client, tenant string) ([]Project, error) {
-	items, err := c.CachedList(ctx, crds.Projects, ManagedSelector+","+LabelTenant+"="+tenant)
+	out, err := cachedProjects(ctx, c, ManagedSelector+","+LabelTenant+"="+tenant)
 	if err != nil {
 		return nil, fmt.Errorf("listing projects of tenant %q: %w", tenant, err)
 	}
-	out := make([]Project, 0, len(items))
-	for i := range items {
-		spec, err := specOf[crds.ProjectSpec](&items[i])
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ProjectOf(items[i].GetNamespace(), *spec))
-	}
 	return out, nil
+}
+
+// cachedProjects are the projects of the cached LIST with selector, decoded
+// once per list.
+func cachedProjects(ctx context.Context, c *kube.Client, selector string) ([]Project, error) {
+	return kube.CachedDecoded(ctx, c, crds.Projects, selector, func(obj *unstructured.Unstructured) (Project, error) {
+		spec, err := specOf[crds.ProjectSpec](obj)
+		if err != nil {
+			return Project{}, err
+		}
+		return ProjectOf(obj.GetNamespace(), *spec), nil
+	})
 }
 
 // FindProject finds a project: in namespace when it is known, else by its
@@ -85,27 +89,18 @@ func ListProjects(ctx context.Context, c *kube.Client, tenant string) ([]Project
 // plan); an apply, whose own writes keep dropping that list, with a LIST
 // of just this project's labels.
 func FindProject(ctx context.Context, c *kube.Client, tenant, name, namespace string) (*Project, error) {
-	var items []unstructured.Unstructured
-	var err error
+	selector := ManagedSelector
 	if c.HasWritten() {
-		items, err = c.List(ctx, crds.Projects, "", ManagedSelector+","+LabelTenant+"="+tenant+","+LabelProject+"="+name)
-	} else {
-		items, err = c.CachedList(ctx, crds.Projects, ManagedSelector)
+		selector += "," + LabelTenant + "=" + tenant + "," + LabelProject + "=" + name
 	}
+	projects, err := cachedProjects(ctx, c, selector)
 	if err != nil {
 		return nil, err
 	}
-	for i := range items {
-		l := items[i].GetLabels()
-		if l[LabelTenant] != tenant || l[LabelProject] != name || (namespace != "" && items[i].GetNamespace() != namespace) {
-			continue
+	for _, p := range projects {
+		if p.Tenant == tenant && p.Name == name && (namespace == "" || p.Namespace == namespace) {
+			return &p, nil
 		}
-		spec, err := specOf[crds.ProjectSpec](&items[i])
-		if err != nil {
-			return nil, err
-		}
-		p := ProjectOf(items[i].GetNamespace(), *spec)
-		return &p, nil
 	}
 	return nil, nil
 }
