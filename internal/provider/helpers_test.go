@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
@@ -35,7 +34,7 @@ import (
 
 // testAccProtoV6ProviderFactories runs the provider in the test process.
 var testAccProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
-	"gpuplane": providerserver.NewProtocol6WithError(New("test")()),
+	"gpuplane": func() (tfprotov6.ProviderServer, error) { return NewServer("test")(), nil },
 }
 
 // testCluster is the cluster of this test run; nil without TF_ACC.
