@@ -5,6 +5,8 @@
 #   kubectl apply --server-side -f https://github.com/kubernetes-sigs/kueue/releases/download/v0.17.0/manifests.yaml
 # The Kueue guide (docs/guides/kueue.md) walks through what this becomes.
 terraform {
+  # provider::gpuplane::effective_gpu_quota needs Terraform 1.8 (OpenTofu 1.8).
+  required_version = ">= 1.8"
   required_providers {
     gpuplane = {
       source = "gpuplane/gpuplane"

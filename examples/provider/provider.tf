@@ -1,4 +1,6 @@
 terraform {
+  # provider::gpuplane::effective_gpu_quota needs Terraform 1.8 (OpenTofu 1.8).
+  required_version = ">= 1.8"
   required_providers {
     gpuplane = {
       source = "gpuplane/gpuplane"

@@ -2,6 +2,8 @@
 # projects. `make demo` applies it to the local control plane, whose fake
 # nodes hold 16 H100 GPUs and 7 A100 MIG slices.
 terraform {
+  # provider::gpuplane::effective_gpu_quota needs Terraform 1.8 (OpenTofu 1.8).
+  required_version = ">= 1.8"
   required_providers {
     gpuplane = {
       source = "gpuplane/gpuplane"

@@ -3,8 +3,10 @@ package platform
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -55,8 +57,33 @@ func WriteDataplane(ctx context.Context, c *kube.Client, name string, spec crds.
 	if err != nil {
 		return err
 	}
-	_, err = reclaimingApplyObject(ctx, c, crds.Dataplanes, obj)
-	return err
+	if _, err = reclaimingApplyObject(ctx, c, crds.Dataplanes, obj); err != nil {
+		return err
+	}
+	// The summary kubectl prints in the Families column (a printer column
+	// can only print a map of families as raw JSON).
+	status := &unstructured.Unstructured{Object: map[string]any{"status": map[string]any{"families": FamiliesSummary(spec.GPUFamilies)}}}
+	status.SetAPIVersion(obj.GetAPIVersion())
+	status.SetKind(obj.GetKind())
+	status.SetName(name)
+	return kube.Retry(ctx, func(ctx context.Context) error {
+		_, err := c.Dynamic.Resource(crds.Dataplanes).ApplyStatus(ctx, name, status, c.ApplyOptions())
+		return err
+	})
+}
+
+// FamiliesSummary is "<family>=<resource or device class>, ..." by name.
+func FamiliesSummary(families map[string]crds.GPUFamily) string {
+	out := make([]string, 0, len(families))
+	for _, name := range slices.Sorted(maps.Keys(families)) {
+		f := families[name]
+		what := f.ResourceName
+		if what == "" {
+			what = f.DeviceClass + " (DRA)"
+		}
+		out = append(out, name+"="+what)
+	}
+	return strings.Join(out, ", ")
 }
 
 // CheckSingleDataplane refuses a second dataplane on a cluster and an

@@ -85,7 +85,7 @@ const (
 func proveAdmission(ctx context.Context, c *kube.Client) error {
 	// A namespace of that name that is not the probe's (a tenant so named)
 	// is never touched: the proof is skipped.
-	if err := AwaitNamespaceAdoptable(ctx, c, probeNamespace, Owner{Tenant: "gpuplane-admission-probe", Project: "probe"}); err != nil {
+	if err := AwaitNamespaceAdoptable(ctx, c, probeNamespace, Owner{Tenant: "gpuplane-admission-probe", Project: "probe"}, false); err != nil {
 		tflog.Warn(ctx, "not proving the admission policies are in force", map[string]any{"reason": err.Error()})
 		return nil
 	}

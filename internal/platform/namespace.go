@@ -52,24 +52,25 @@ func IsSystemNamespace(name string) bool {
 }
 
 // CheckNamespaceAdoptable refuses a namespace that owner cannot use: the
-// cluster's own, one gpuplane did not create, one that belongs to another
-// tenant or project (it names that owner), or one being deleted. A
-// namespace whose labels say it is owner's own is adopted (a create after
-// a lost state, or after a partly failed create).
-func CheckNamespaceAdoptable(ctx context.Context, c *kube.Client, name string, owner Owner) error {
+// cluster's own, one gpuplane did not create (unless adopt: a project's
+// adopt_namespace), one that belongs to another tenant or project (it
+// names that owner), or one being deleted. A namespace whose labels say it
+// is owner's own is adopted (a create after a lost state, or after a partly
+// failed create).
+func CheckNamespaceAdoptable(ctx context.Context, c *kube.Client, name string, owner Owner, adopt bool) error {
 	if IsSystemNamespace(name) {
-		return namespaceAdoptable(nil, name, owner)
+		return namespaceAdoptable(nil, name, owner, adopt)
 	}
 	ns, err := GetNamespace(ctx, c, name)
 	if err != nil {
 		return err
 	}
-	return namespaceAdoptable(ns, name, owner)
+	return namespaceAdoptable(ns, name, owner, adopt)
 }
 
 // namespaceAdoptable is CheckNamespaceAdoptable's judgement of ns (nil
 // when there is no such namespace).
-func namespaceAdoptable(ns *corev1.Namespace, name string, owner Owner) error {
+func namespaceAdoptable(ns *corev1.Namespace, name string, owner Owner, adopt bool) error {
 	if IsSystemNamespace(name) {
 		return fmt.Errorf("namespace %q is one of the cluster's own (default, kube-*), so %s cannot use it. Choose another name", name, owner)
 	}
@@ -77,8 +78,18 @@ func namespaceAdoptable(ns *corev1.Namespace, name string, owner Owner) error {
 		return nil
 	}
 	if !IsManaged(ns.Labels) {
-		return fmt.Errorf("namespace %q already exists and was not created by gpuplane (it lacks the label %s=%s), so %s "+
-			"cannot use it. Choose another name (or namespace), or delete that namespace first", name, LabelManagedBy, ManagedBy, owner)
+		if !adopt {
+			fix := "Choose another name (or namespace), or delete that namespace first"
+			if owner.Project != "" {
+				fix += ", or set adopt_namespace = true to make it the project's namespace (see the migration guide)"
+			}
+			return fmt.Errorf("namespace %q already exists and was not created by gpuplane (it lacks the label %s=%s), so %s "+
+				"cannot use it. %s", name, LabelManagedBy, ManagedBy, owner, fix)
+		}
+		if ns.Status.Phase == corev1.NamespaceTerminating || ns.DeletionTimestamp != nil {
+			return fmt.Errorf("namespace %q is being deleted, so %s cannot adopt it", name, owner)
+		}
+		return nil
 	}
 	if other := OwnerOf(ns.Labels); other != owner {
 		return fmt.Errorf("namespace %q already belongs to %s, so %s cannot use it: every namespace gpuplane manages belongs "+
@@ -93,23 +104,25 @@ func namespaceAdoptable(ns *corev1.Namespace, name string, owner Owner) error {
 // AwaitNamespaceAdoptable is CheckNamespaceAdoptable at apply: a namespace
 // of owner's that is being deleted is waited for (within ctx) and then
 // free to create.
-func AwaitNamespaceAdoptable(ctx context.Context, c *kube.Client, name string, owner Owner) error {
-	err := CheckNamespaceAdoptable(ctx, c, name, owner)
+func AwaitNamespaceAdoptable(ctx context.Context, c *kube.Client, name string, owner Owner, adopt bool) error {
+	err := CheckNamespaceAdoptable(ctx, c, name, owner, adopt)
 	if !errors.Is(err, ErrNamespaceTerminating) {
 		return err
 	}
 	if err := WaitNamespacesGone(ctx, c, []string{name}); err != nil {
 		return err
 	}
-	return CheckNamespaceAdoptable(ctx, c, name, owner)
+	return CheckNamespaceAdoptable(ctx, c, name, owner, adopt)
 }
 
 // PlanNamespaceAdoptable is CheckNamespaceAdoptable at plan: a namespace
-// of owner's being deleted is no error (the apply waits for it).
+// of owner's being deleted is no error (the apply waits for it). adopting
+// reports a namespace that exists and is not gpuplane's (allowed only with
+// adopt): the apply makes it owner's.
 // It reads the namespace from the cached LIST of all namespaces: a plan of
 // N new projects costs one LIST, not N GETs.
 // (An apply's own namespace writes keep dropping that list: there, one GET.)
-func PlanNamespaceAdoptable(ctx context.Context, c *kube.Client, name string, owner Owner) error {
+func PlanNamespaceAdoptable(ctx context.Context, c *kube.Client, name string, owner Owner, adopt bool) (adopting bool, err error) {
 	read := func() (*corev1.Namespace, error) {
 		return kube.CachedGetAs[corev1.Namespace](ctx, c, kube.Namespaces, "", "", name)
 	}
@@ -118,12 +131,12 @@ func PlanNamespaceAdoptable(ctx context.Context, c *kube.Client, name string, ow
 	}
 	ns, err := read()
 	if err != nil {
-		return err
+		return false, err
 	}
-	if err := namespaceAdoptable(ns, name, owner); !errors.Is(err, ErrNamespaceTerminating) {
-		return err
+	if err := namespaceAdoptable(ns, name, owner, adopt); !errors.Is(err, ErrNamespaceTerminating) {
+		return err == nil && ns != nil && !IsManaged(ns.Labels), err
 	}
-	return nil
+	return false, nil
 }
 
 // ErrNamespaceTerminating: the namespace is owner's own and is being

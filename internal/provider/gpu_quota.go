@@ -31,8 +31,13 @@ func gpuQuotaAttribute(scope string) schema.SingleNestedAttribute {
 		MarkdownDescription: fmt.Sprintf("GPU quota of the %s per GPU family of the dataplane catalog; the key `Default` "+
 			"covers families not listed. Values are whole GPUs (0 forbids the family). Checked at plan time.", scope),
 		Attributes: map[string]schema.Attribute{
-			"limits":   maps("Total GPUs in use at once, per family."),
-			"requests": maps("GPUs of the largest single workload (pod), per family."),
+			"limits": maps("Total GPUs in use at once, per family: the sum over all pods (DRA: claimed devices) in the " +
+				"scope. Not Kubernetes' container `limits`: it becomes the project's ResourceQuota line " +
+				"`requests.<resource_name>` (DRA: `<device_class>.deviceclass.resource.k8s.io/devices`), which sums the pods' " +
+				"GPU requests (for GPUs a container's request and limit are equal); under Kueue, the ClusterQueue's quota."),
+			"requests": maps("GPUs of the largest single workload, per family: one pod's GPUs as Kubernetes counts its " +
+				"requests (DRA: one claim's devices). No ResourceQuota can say this: the `gpuplane-gpu-per-pod` admission " +
+				"policy (DRA: `gpuplane-dra-claims`) refuses a bigger pod. Unset, it is the scope's limit."),
 		},
 	}
 }
@@ -50,10 +55,15 @@ func effectiveQuotaAttribute(scope string) schema.MapNestedAttribute {
 			"`request` (null = unlimited) and where each comes from (`limit_source`, `request_source`: project, "+
 			"project-default, tenant, tenant-default, inherited or unlimited).", scope),
 		NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-			"limit":          schema.Int64Attribute{Computed: true, MarkdownDescription: "Total GPUs at once; null when unlimited."},
-			"request":        schema.Int64Attribute{Computed: true, MarkdownDescription: "Largest workload; null when unlimited."},
-			"limit_source":   schema.StringAttribute{Computed: true, MarkdownDescription: "Where the limit comes from."},
-			"request_source": schema.StringAttribute{Computed: true, MarkdownDescription: "Where the request cap comes from."},
+			"limit":   schema.Int64Attribute{Computed: true, MarkdownDescription: "Total GPUs at once; null when unlimited."},
+			"request": schema.Int64Attribute{Computed: true, MarkdownDescription: "Largest workload; null when unlimited."},
+			"limit_source": schema.StringAttribute{Computed: true, MarkdownDescription: "Where the limit comes from: " +
+				"`project` / `tenant` (the scope's own `limits[family]`), `project-default` / `tenant-default` (its " +
+				"`limits[\"Default\"]`), `inherited` (a project that sets neither: its tenant's effective limit), " +
+				"`unlimited` (nothing set anywhere; no quota line is written)."},
+			"request_source": schema.StringAttribute{Computed: true, MarkdownDescription: "Where the request cap comes " +
+				"from, with the same values as `limit_source` for `requests`; a cap the scope does not set itself is at " +
+				"most its limit, and takes the limit's source when the limit is lower."},
 		}},
 	}
 }

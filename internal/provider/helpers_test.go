@@ -5,6 +5,7 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
@@ -313,5 +314,33 @@ func checkQuotaExactly(t *testing.T, ns string, want map[string]int64) resource.
 			return fmt.Errorf("%s/%s hard = %v, want %v", ns, platform.GPUQuotaName, got, want)
 		}
 		return nil
+	}
+}
+
+// checkPrinted asserts a column of what `kubectl get` prints for a
+// cluster-scoped object: the API server's own Table rendering of its
+// printer columns.
+func checkPrinted(t *testing.T, gvr schema.GroupVersionResource, name, column, want string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		c := testClient(t)
+		raw, err := c.Typed.CoreV1().RESTClient().Get().AbsPath("apis", gvr.Group, gvr.Version, gvr.Resource, name).
+			SetHeader("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io").DoRaw(context.Background())
+		if err != nil {
+			return err
+		}
+		var table metav1.Table
+		if err := json.Unmarshal(raw, &table); err != nil {
+			return err
+		}
+		for i, col := range table.ColumnDefinitions {
+			if col.Name != column {
+				continue
+			}
+			if len(table.Rows) != 1 || fmt.Sprint(table.Rows[0].Cells[i]) != want {
+				return fmt.Errorf("kubectl get %s %s prints %s = %v, want %q", gvr.Resource, name, column, table.Rows, want)
+			}
+			return nil
+		}
+		return fmt.Errorf("kubectl get %s prints no column %s (columns %v)", gvr.Resource, column, table.ColumnDefinitions)
 	}
 }

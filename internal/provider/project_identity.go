@@ -46,9 +46,10 @@ func (d *providerData) claimProject(p platform.Project, diags *diag.Diagnostics)
 
 // checkLiveIdentity checks what a plan creates against the cluster: no
 // other project of the same tenant and name lives in another namespace, and
-// the namespace is absent or this owner's own. priorNamespace is the
-// namespace in state ("" for a create).
-func checkLiveIdentity(ctx context.Context, c *kube.Client, p platform.Project, priorNamespace string, diags *diag.Diagnostics) {
+// the namespace is absent or this owner's own (or, with adopt, not
+// gpuplane's at all: the plan then says what adopting means).
+// priorNamespace is the namespace in state ("" for a create).
+func checkLiveIdentity(ctx context.Context, c *kube.Client, p platform.Project, priorNamespace string, adopt bool, diags *diag.Diagnostics) {
 	if priorNamespace == p.Namespace {
 		return // nothing new to claim
 	}
@@ -65,7 +66,16 @@ func checkLiveIdentity(ctx context.Context, c *kube.Client, p platform.Project, 
 		return
 	}
 	owner := platform.Owner{Tenant: p.Tenant, Project: p.Name}
-	if err := platform.PlanNamespaceAdoptable(ctx, c, p.Namespace, owner); err != nil {
+	adopting, err := platform.PlanNamespaceAdoptable(ctx, c, p.Namespace, owner, adopt)
+	switch {
+	case err != nil:
 		diags.AddAttributeError(path.Root("namespace"), "Namespace not available", err.Error())
+	case adopting:
+		diags.AddAttributeWarning(path.Root("adopt_namespace"), "Project adopts an existing namespace",
+			fmt.Sprintf("Namespace %q exists and was not created by gpuplane; project %s/%s will adopt it (adopt_namespace = true): "+
+				"gpuplane adds its labels, quota, bindings and policies, and leaves everything else in it as it is, including "+
+				"ResourceQuotas and RoleBindings made by other tools (remove those that gpuplane now replaces). From then on the "+
+				"namespace is the project's: destroying or replacing the project deletes it, with all of its workloads.",
+				p.Namespace, p.Tenant, p.Name))
 	}
 }

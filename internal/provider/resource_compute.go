@@ -69,9 +69,10 @@ func (r *computeResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "The compute name.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
-			"dataplane": schema.StringAttribute{Required: true, MarkdownDescription: "Name of the dataplane. Changing it replaces the compute.",
+			"dataplane": schema.StringAttribute{Required: true, MarkdownDescription: "Name of the dataplane. Changing it replaces the compute (see `name`).",
 				Validators: []validator.String{dnsLabel()}, PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
-			"name": schema.StringAttribute{Required: true, MarkdownDescription: "Compute name (a DNS-1123 label). Changing it replaces the compute.",
+			"name": schema.StringAttribute{Required: true, MarkdownDescription: "Compute name (a DNS-1123 label). Changing it replaces the compute: only its `Compute` object is " +
+				"deleted and made anew (no namespace, no workload); tenants that list it must follow the new name.",
 				Validators: []validator.String{dnsLabel()}, PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
 			"display_name": schema.StringAttribute{Optional: true, MarkdownDescription: "Human-readable name.",
 				Validators: []validator.String{stringvalidator.LengthBetween(1, 256)}},

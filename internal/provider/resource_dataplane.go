@@ -79,7 +79,7 @@ func (r *dataplaneResource) Schema(ctx context.Context, _ resource.SchemaRequest
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
 			"name": schema.StringAttribute{
-				Required: true, MarkdownDescription: "Name of the dataplane (a DNS-1123 label). Changing it replaces the dataplane.",
+				Required: true, MarkdownDescription: "Name of the dataplane (a DNS-1123 label). Changing it replaces the dataplane: it must have no tenants or computes left (the destroy refuses otherwise); gpuplane's CRDs and admission policies are deleted and installed anew.",
 				Validators:    []validator.String{dnsLabel()},
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},

@@ -100,7 +100,11 @@ func TestAccDataplane_lifecycle(t *testing.T) {
 						tfjsonpath.New("gpu_families").AtMapKey("NVIDIA-B200").AtMapKey("device_class"),
 						knownvalue.StringExact("b200.nvidia.com")),
 				},
-				Check: checkDataplaneObject(t, "main", "nvidia.com/mig-1g.10gb"),
+				Check: resource.ComposeAggregateTestCheckFunc(
+					checkDataplaneObject(t, "main", "nvidia.com/mig-1g.10gb"),
+					checkPrinted(t, crds.Dataplanes, "main", "Families",
+						"NVIDIA-A100-1g=nvidia.com/mig-1g.10gb, NVIDIA-B200=b200.nvidia.com (DRA), NVIDIA-H100=nvidia.com/gpu-h100"),
+				),
 			},
 			{
 				// A tenant on the dataplane blocks its destruction.

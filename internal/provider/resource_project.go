@@ -50,6 +50,7 @@ type projectModel struct {
 	Placement          types.Map         `tfsdk:"placement"`
 	ObjectsInSync      types.Bool        `tfsdk:"objects_in_sync"`
 	DeletionProtection types.Bool        `tfsdk:"deletion_protection"`
+	AdoptNamespace     types.Bool        `tfsdk:"adopt_namespace"`
 	Timeouts           timeouts.Value    `tfsdk:"timeouts"`
 }
 
@@ -93,8 +94,11 @@ func (r *projectResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 					"is used only when its labels say it is this project's.",
 				Validators: []validator.String{dnsLabel()}, PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
 			"compute": schema.StringAttribute{Optional: true,
-				MarkdownDescription: "Default compute (node pool) of the project; must be one of the tenant's `computes`.",
-				Validators:          []validator.String{dnsLabel()}},
+				MarkdownDescription: "The project's main compute (node pool): must be one of the tenant's `computes`, and " +
+					"the tenant cannot drop a compute a project names. Today it is a record (the `Project` object's " +
+					"`spec.compute`, shown by `kubectl get projects`): it does not pin or default pod placement, so the " +
+					"project's pods may run on any of the tenant's computes (see `placement`).",
+				Validators: []validator.String{dnsLabel()}},
 			"role_mapping": schema.SingleNestedAttribute{Optional: true,
 				MarkdownDescription: "Groups per project role.",
 				Attributes:          map[string]schema.Attribute{"viewer": groups("view"), "editor": groups("edit"), "admin": groups("admin")}},
@@ -109,7 +113,14 @@ func (r *projectResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 					"affinity pinning them with `In`); the API server refuses others. Null when the tenant lists none."},
 			"objects_in_sync":     objectsInSyncAttribute(),
 			"deletion_protection": deletionProtectionAttribute("project"),
-			"timeouts":            timeoutsAttribute(ctx),
+			"adopt_namespace": schema.BoolAttribute{Optional: true,
+				MarkdownDescription: "When true, a create may take over a `namespace` that already exists and was not made by " +
+					"gpuplane (e.g. one a `kubernetes_namespace` resource made): gpuplane adds its labels, quota, bindings and " +
+					"policies and leaves the rest of the namespace as it is. Without it such a namespace is refused at plan. " +
+					"Only a create looks at it; from then on the namespace is the project's, and destroying or replacing the " +
+					"project deletes it. A namespace of another tenant or project, or a system one, is never adopted. See the " +
+					"migration guide."},
+			"timeouts": timeoutsAttribute(ctx),
 		},
 	}
 }
@@ -188,7 +199,7 @@ func (r *projectResource) Create(ctx context.Context, req resource.CreateRequest
 	if !adoptable(ctx, c, existingObject{crds.Projects, ns, name, "Project", id, "gpuplane_project", id, owner}, &resp.Diagnostics) {
 		return
 	}
-	if err := platform.AwaitNamespaceAdoptable(ctx, c, ns, owner); err != nil {
+	if err := platform.AwaitNamespaceAdoptable(ctx, c, ns, owner, plan.AdoptNamespace.ValueBool()); err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("namespace"), "Cannot create project", err.Error())
 		return
 	}

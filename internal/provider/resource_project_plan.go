@@ -80,7 +80,7 @@ func (r *projectResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 			if prior != nil {
 				priorNamespace = prior.Namespace.ValueString()
 			}
-			checkLiveIdentity(ctx, c, p, priorNamespace, &resp.Diagnostics)
+			checkLiveIdentity(ctx, c, p, priorNamespace, plan.AdoptNamespace.ValueBool(), &resp.Diagnostics)
 		}
 		priorEffective := types.MapNull(plan.EffectiveGPUQuota.ElementType(ctx))
 		if prior != nil {

@@ -73,11 +73,13 @@ func (r *tenantResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "The tenant name.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
-			"dataplane": schema.StringAttribute{Required: true, MarkdownDescription: "Name of the dataplane. Changing it replaces the tenant.",
+			"dataplane": schema.StringAttribute{Required: true, MarkdownDescription: "Name of the dataplane. Changing it replaces the tenant (see `name`).",
 				Validators: []validator.String{dnsLabel()}, PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
 			"name": schema.StringAttribute{Required: true,
-				MarkdownDescription: "Tenant name (a DNS-1123 label); also its namespace. Changing it replaces the tenant.",
-				Validators:          []validator.String{dnsLabel()}, PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
+				MarkdownDescription: "Tenant name (a DNS-1123 label); also its namespace. Changing it replaces the tenant: the tenant " +
+					"namespace is deleted with everything in it (with `deletion_policy = \"cascade\"`, its projects' namespaces " +
+					"too; with `restrict`, a tenant that still has projects cannot be replaced), then made anew.",
+				Validators: []validator.String{dnsLabel()}, PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
 			"display_name": schema.StringAttribute{Optional: true, MarkdownDescription: "Human-readable name.",
 				Validators: []validator.String{stringvalidator.LengthBetween(1, 256)}},
 			"admin_groups": schema.ListAttribute{ElementType: types.StringType, Optional: true,
@@ -169,7 +171,7 @@ func (r *tenantResource) Create(ctx context.Context, req resource.CreateRequest,
 	if !adoptable(ctx, c, existingObject{crds.Tenants, "", name, "Tenant", strconv.Quote(name), "gpuplane_tenant", name, owner}, &resp.Diagnostics) {
 		return
 	}
-	if err := platform.AwaitNamespaceAdoptable(ctx, c, name, owner); err != nil {
+	if err := platform.AwaitNamespaceAdoptable(ctx, c, name, owner, false); err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("name"), "Cannot create tenant", err.Error())
 		return
 	}

@@ -67,7 +67,8 @@ func (r *membershipResource) Schema(ctx context.Context, _ resource.SchemaReques
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "`<tenant>/<name>`.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
-			"tenant": schema.StringAttribute{Required: true, MarkdownDescription: "Name of the tenant. Changing it replaces the membership.",
+			"tenant": schema.StringAttribute{Required: true, MarkdownDescription: "Name of the tenant. Changing it replaces the membership: its RoleBindings are deleted and written " +
+				"anew (no workload is touched).",
 				Validators: []validator.String{dnsLabel()}, PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
 			"name": schema.StringAttribute{Optional: true, Computed: true,
 				MarkdownDescription: "Name of the membership in its tenant; default: derived from the subject (e.g. `user-alice-example-com-1a2b3c4d`).",

@@ -52,7 +52,7 @@ func (r *tenantResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 			return
 		}
 		if req.State.Raw.IsNull() {
-			if err := platform.PlanNamespaceAdoptable(ctx, c, tenant.Namespace(), owner); err != nil {
+			if _, err := platform.PlanNamespaceAdoptable(ctx, c, tenant.Namespace(), owner, false); err != nil {
 				resp.Diagnostics.AddAttributeError(path.Root("name"), "Namespace not available", err.Error())
 			}
 		}

@@ -45,7 +45,7 @@ func Start(ctx context.Context) (*Cluster, error) {
 	if kc := os.Getenv("KUBECONFIG"); kc != "" && isKind(kc) {
 		return &Cluster{Kubeconfig: kc}, nil
 	}
-	return startLocal(ctx)
+	return StartLocal(ctx)
 }
 
 func isKind(kubeconfig string) bool {
@@ -77,7 +77,9 @@ func BinDir() (string, error) {
 	}
 }
 
-func startLocal(ctx context.Context) (*Cluster, error) {
+// StartLocal starts a local control plane (a test may run several), with
+// the launcher's extra flags (e.g. -demo-nodes); Stop stops it.
+func StartLocal(ctx context.Context, flags ...string) (*Cluster, error) {
 	bin, err := BinDir()
 	if err != nil {
 		return nil, err
@@ -95,7 +97,7 @@ func startLocal(ctx context.Context) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(launcher, "-dir", filepath.Join(dir, "cp"), "-bin-dir", bin)
+	cmd := exec.Command(launcher, append([]string{"-dir", filepath.Join(dir, "cp"), "-bin-dir", bin}, flags...)...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {

@@ -1,0 +1,4 @@
+import {
+  to = gpuplane_dataplane.main
+  id = "main"
+}

@@ -1,0 +1,4 @@
+import {
+  to = gpuplane_project.vision
+  id = "research/vision"
+}

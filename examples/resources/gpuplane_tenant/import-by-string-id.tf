@@ -1,0 +1,4 @@
+import {
+  to = gpuplane_tenant.research
+  id = "research"
+}

@@ -1,0 +1,4 @@
+import {
+  to = gpuplane_tenant_membership.finance
+  id = "research/finance"
+}
