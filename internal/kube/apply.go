@@ -55,8 +55,13 @@ func (c *Client) Get(ctx context.Context, gvr schema.GroupVersionResource, names
 
 // List reads every object of gvr matching the label selector, page by page.
 func (c *Client) List(ctx context.Context, gvr schema.GroupVersionResource, namespace, selector string) ([]unstructured.Unstructured, error) {
+	return c.list(ctx, gvr, namespace, selector, "")
+}
+
+// list is List with a field selector too.
+func (c *Client) list(ctx context.Context, gvr schema.GroupVersionResource, namespace, selector, fields string) ([]unstructured.Unstructured, error) {
 	var items []unstructured.Unstructured
-	opts := metav1.ListOptions{LabelSelector: selector, Limit: 500}
+	opts := metav1.ListOptions{LabelSelector: selector, FieldSelector: fields, Limit: 500}
 	for {
 		var page *unstructured.UnstructuredList
 		err := Retry(ctx, func(ctx context.Context) error {

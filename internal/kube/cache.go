@@ -11,6 +11,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -34,6 +35,8 @@ type listCache struct {
 	// listing: one LIST in flight per list key; concurrent readers of the
 	// same list (Terraform refreshes resources in parallel) wait for it.
 	listing map[string]*sync.Mutex
+	// narrowed: per whole-list key, the scopes read narrowly (see CachedGet).
+	narrowed map[string]*narrowed
 }
 
 // keyLock is the lock of one list key.
@@ -135,16 +138,76 @@ func (c *Client) CachedList(ctx context.Context, gvr schema.GroupVersionResource
 
 // CachedGet returns one object from the cached list of gvr and selector;
 // a missing one is (nil, nil). The object must carry the selector's labels.
+// The first look-ups (smallLookups namespaces, or objects of a
+// cluster-scoped kind) list just their namespace or object; more list the
+// whole kind once: a plan of one project on a cluster of thousands reads
+// what it needs, a plan of thousands reads each kind once.
 func (c *Client) CachedGet(ctx context.Context, gvr schema.GroupVersionResource, selector, namespace, name string) (*unstructured.Unstructured, error) {
-	l, err := c.cachedList(ctx, gvr, selector)
+	scope := listScope{namespace: namespace}
+	if namespace == "" {
+		scope.name = name
+	}
+	if !c.cache.narrow(c.listKey(gvr, listScope{}, selector), scope, c.cache.generation(gvr.Group+"/"+gvr.Resource)) {
+		scope = listScope{}
+	}
+	l, err := c.cachedListIn(ctx, gvr, scope, selector)
 	if err != nil {
 		return nil, err
 	}
 	return l.index[namespace+"/"+name], nil
 }
 
+// smallLookups is how many namespaces (or objects of a cluster-scoped kind)
+// a client looks up in a list, per write generation of its kind, before it
+// lists the whole kind instead.
+const smallLookups = 4
+
+// listScope narrows a LIST to a namespace, to one object by name, or by
+// more labels.
+type listScope struct{ namespace, name, labels string }
+
+// narrow reports whether a look-up in the list key may read just scope:
+// the whole list is not cached, and scope is one of the first smallLookups
+// scopes looked up since the generation gen (a write of the kind starts the
+// count again: an apply writes objects and reads them back one by one).
+func (l *listCache) narrow(key string, scope listScope, gen [2]int64) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e, ok := l.entries[key]; ok && e.gen == gen {
+		return false // the whole list is at hand
+	}
+	n := l.narrowed[key]
+	if n == nil || n.gen != gen {
+		n = &narrowed{gen: gen, scopes: map[listScope]bool{}}
+		l.narrowed[key] = n
+	}
+	if n.scopes[scope] {
+		return true
+	}
+	if len(n.scopes) >= smallLookups {
+		return false
+	}
+	n.scopes[scope] = true
+	return true
+}
+
+// narrowed are the scopes looked up narrowly in one list, since gen.
+type narrowed struct {
+	gen    [2]int64
+	scopes map[listScope]bool
+}
+
+func (c *Client) listKey(gvr schema.GroupVersionResource, scope listScope, selector string) string {
+	return gvr.String() + "?" + selector + "&ns=" + scope.namespace + "&name=" + scope.name + "&labels=" + scope.labels
+}
+
 func (c *Client) cachedList(ctx context.Context, gvr schema.GroupVersionResource, selector string) (*cachedList, error) {
-	key := gvr.String() + "?" + selector
+	return c.cachedListIn(ctx, gvr, listScope{}, selector)
+}
+
+// cachedListIn is the cached LIST of gvr and selector in scope.
+func (c *Client) cachedListIn(ctx context.Context, gvr schema.GroupVersionResource, scope listScope, selector string) (*cachedList, error) {
+	key := c.listKey(gvr, scope, selector)
 	fresh := func() (*cachedList, [2]int64, bool) {
 		gen := c.cache.generation(gvr.Group + "/" + gvr.Resource)
 		c.cache.mu.Lock()
@@ -162,7 +225,14 @@ func (c *Client) cachedList(ctx context.Context, gvr schema.GroupVersionResource
 	if ok {
 		return l, nil
 	}
-	items, err := c.List(ctx, gvr, "", selector)
+	fields := ""
+	if scope.name != "" {
+		fields = "metadata.name=" + scope.name
+	}
+	if scope.labels != "" {
+		selector += "," + scope.labels
+	}
+	items, err := c.list(ctx, gvr, scope.namespace, selector, fields)
 	if apierrors.IsNotFound(err) {
 		items, err = nil, nil
 	}
@@ -210,10 +280,50 @@ func CachedGetAs[T any](ctx context.Context, c *Client, gvr schema.GroupVersionR
 
 // CachedListAs is CachedList decoded into typed objects (see CachedDecoded).
 func CachedListAs[T any](ctx context.Context, c *Client, gvr schema.GroupVersionResource, selector string) ([]T, error) {
-	return CachedDecoded(ctx, c, gvr, selector, func(obj *unstructured.Unstructured) (T, error) {
+	l, err := c.cachedList(ctx, gvr, selector)
+	if err != nil {
+		return nil, err
+	}
+	return decodeList[T](l)
+}
+
+// decodeList is l's items decoded into Ts (by the unstructured converter),
+// in their order, as CachedDecoded does it.
+func decodeList[T any](l *cachedList) ([]T, error) {
+	return decodedItems(l, func(obj *unstructured.Unstructured) (T, error) {
 		var out T
 		return out, runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Object, &out)
 	})
+}
+
+// CachedListAsNarrowing is CachedListAs of the objects of selector that
+// also carry the labels narrow: read with a LIST of both while this client
+// has read few such lists (see CachedGet), then from the whole list of
+// selector, filtered.
+func CachedListAsNarrowing[T any](ctx context.Context, c *Client, gvr schema.GroupVersionResource, selector, narrow string) ([]T, error) {
+	scope := listScope{labels: narrow}
+	if !c.cache.narrow(c.listKey(gvr, listScope{}, selector), scope, c.cache.generation(gvr.Group+"/"+gvr.Resource)) {
+		scope = listScope{}
+	}
+	l, err := c.cachedListIn(ctx, gvr, scope, selector)
+	if err != nil {
+		return nil, err
+	}
+	keep, err := labels.Parse(narrow)
+	if err != nil {
+		return nil, err
+	}
+	all, err := decodeList[T](l)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for i := range all {
+		if keep.Matches(labels.Set(l.items[i].GetLabels())) {
+			out = append(out, all[i])
+		}
+	}
+	return out, nil
 }
 
 // CachedDecoded is CachedList with each object decoded into a T. The list
@@ -226,6 +336,12 @@ func CachedDecoded[T any](ctx context.Context, c *Client, gvr schema.GroupVersio
 	if err != nil {
 		return nil, err
 	}
+	return decodedItems(l, decode)
+}
+
+// decodedItems is l's items decoded by decode, once per T (a copy of the
+// slice each call).
+func decodedItems[T any](l *cachedList, decode func(*unstructured.Unstructured) (T, error)) ([]T, error) {
 	l.decodeMu.Lock()
 	defer l.decodeMu.Unlock()
 	key := reflect.TypeFor[T]()
@@ -234,6 +350,7 @@ func CachedDecoded[T any](ctx context.Context, c *Client, gvr schema.GroupVersio
 	}
 	out := make([]T, len(l.items))
 	for i := range l.items {
+		var err error
 		if out[i], err = decode(&l.items[i]); err != nil {
 			return nil, err
 		}

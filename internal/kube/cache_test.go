@@ -15,6 +15,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
@@ -69,6 +70,12 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusBadRequest, metav1.StatusReasonBadRequest, "too many requests to the fake API server", nil)
 		return
 	}
+	if coll, ns, ok := namespacedCollection(r.URL.Path); ok && r.Method == http.MethodGet {
+		if items, ok := f.colls[coll]; ok {
+			f.list(w, r, slices.DeleteFunc(slices.Clone(items), func(o *obj) bool { return o.GetNamespace() != ns }))
+			return
+		}
+	}
 	if items, ok := f.colls[r.URL.Path]; ok {
 		switch r.Method {
 		case http.MethodGet:
@@ -81,6 +88,9 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	coll, name := path.Dir(r.URL.Path), path.Base(r.URL.Path)
+	if c, _, ok := namespacedCollection(coll); ok {
+		coll = c // a namespaced object: <prefix>/namespaces/<ns>/<resource>/<name>
+	}
 	items, ok := f.colls[coll]
 	if !ok {
 		http.NotFound(w, r) // What the API server answers for a group it does not serve.
@@ -112,9 +122,14 @@ func (f *fakeAPI) list(w http.ResponseWriter, r *http.Request, items []*obj) {
 		writeStatus(w, http.StatusBadRequest, metav1.StatusReasonBadRequest, err.Error(), nil)
 		return
 	}
+	fieldSel, err := fields.ParseSelector(r.URL.Query().Get("fieldSelector"))
+	if err != nil {
+		writeStatus(w, http.StatusBadRequest, metav1.StatusReasonBadRequest, err.Error(), nil)
+		return
+	}
 	var page []map[string]any
 	for _, o := range items {
-		if sel.Matches(labels.Set(o.GetLabels())) {
+		if sel.Matches(labels.Set(o.GetLabels())) && fieldSel.Matches(fields.Set{"metadata.name": o.GetName()}) {
 			page = append(page, o.Object)
 		}
 	}
@@ -143,7 +158,7 @@ func (f *fakeAPI) write(w http.ResponseWriter, r *http.Request, coll, name strin
 		return
 	}
 	items := f.colls[coll]
-	if i := slices.IndexFunc(items, func(x *obj) bool { return x.GetName() == o.GetName() }); i >= 0 {
+	if i := slices.IndexFunc(items, func(x *obj) bool { return x.GetName() == o.GetName() && x.GetNamespace() == o.GetNamespace() }); i >= 0 {
 		items[i] = o
 	} else {
 		f.colls[coll] = append(items, o)

@@ -23,7 +23,8 @@ type Client struct {
 // NewClient builds a client from a resolved configuration.
 func NewClient(rc *rest.Config, fieldManager string) (*Client, error) {
 	rc = rest.CopyConfig(rc)
-	cache := &listCache{entries: map[string]*cachedList{}, kinds: map[string]*atomic.Int64{}, listing: map[string]*sync.Mutex{}}
+	cache := &listCache{entries: map[string]*cachedList{}, kinds: map[string]*atomic.Int64{}, listing: map[string]*sync.Mutex{},
+		narrowed: map[string]*narrowed{}}
 	rc.Wrap(func(rt http.RoundTripper) http.RoundTripper { return writeCounter{rt, cache} })
 	rc.Wrap(newLoggingTransport)
 	typed, err := kubernetes.NewForConfig(rc)

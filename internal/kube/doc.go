@@ -22,10 +22,15 @@
 // which is the resource's timeout.
 //
 // CachedList and CachedGet read through a per-client cache of LISTs, so that
-// refreshing N objects costs a few LISTs per kind instead of N GETs. Every
-// request the client sends other than GET or HEAD drops the whole cache, so a
-// read after the client's own write is never stale. A resource the API server
-// does not serve (its CRD is not installed) lists as empty.
+// refreshing N objects costs a few LISTs per kind instead of N GETs. A write
+// the client sends drops the cached lists of the resource it writes (status
+// subresources and dry-runs drop none), so a read after the client's own
+// write is never stale. CachedGet reads its first few namespaces (or objects
+// of a cluster-scoped kind) with LISTs of just those, and only then the
+// whole kind: a configuration of one project on a cluster of thousands does
+// not read the thousands. CachedDecoded decodes a cached list once per Go
+// type. A resource the API server does not serve (its CRD is not installed)
+// lists as empty.
 //
 // Every request is logged at debug level (method, URL, status, duration);
 // headers and bodies never are, so neither are tokens.

@@ -162,14 +162,11 @@ func applyMemberBinding(ctx context.Context, c *kube.Client, mb Membership, name
 	})
 }
 
-// memberBindings lists a membership's RoleBindings in every namespace (from
-// the cached LIST of gpuplane's bindings).
+// memberBindings lists a membership's RoleBindings in every namespace: by
+// its label for the first memberships, then from the cached LIST of all of
+// gpuplane's bindings (see kube.CachedListAsNarrowing).
 func memberBindings(ctx context.Context, c *kube.Client, mb Membership) ([]rbacv1.RoleBinding, error) {
-	all, err := kube.CachedListAs[rbacv1.RoleBinding](ctx, c, kube.RoleBindings, ManagedSelector)
-	if err != nil {
-		return nil, err
-	}
-	return slices.DeleteFunc(all, func(rb rbacv1.RoleBinding) bool { return rb.Labels[LabelMembership] != mb.Key() }), nil
+	return kube.CachedListAsNarrowing[rbacv1.RoleBinding](ctx, c, kube.RoleBindings, ManagedSelector, LabelMembership+"="+mb.Key())
 }
 
 // ListMemberships lists a tenant's memberships (from the cached LIST).

@@ -85,13 +85,14 @@ func cachedProjects(ctx context.Context, c *kube.Client, selector string) ([]Pro
 
 // FindProject finds a project: in namespace when it is known, else by its
 // labels (import, data source). nil when there is none. A plan reads it
-// from the cached LIST of all projects (one LIST for every project of the
-// plan); an apply, whose own writes keep dropping that list, with a LIST
-// of just this project's labels.
+// from the cached LIST of the tenant's projects, which the tenant's quota
+// checks read anyway (a configuration of one project reads its tenant's,
+// not the cluster's); an apply, whose own writes keep dropping that list,
+// with a LIST of just this project's labels.
 func FindProject(ctx context.Context, c *kube.Client, tenant, name, namespace string) (*Project, error) {
-	selector := ManagedSelector
+	selector := ManagedSelector + "," + LabelTenant + "=" + tenant
 	if c.HasWritten() {
-		selector += "," + LabelTenant + "=" + tenant + "," + LabelProject + "=" + name
+		selector += "," + LabelProject + "=" + name
 	}
 	projects, err := cachedProjects(ctx, c, selector)
 	if err != nil {

@@ -1,20 +1,15 @@
 package provider
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -59,8 +54,11 @@ func TestLifecycleBench(t *testing.T) {
 	var results []lifecycleResult
 	for _, n := range sizes {
 		r := lifecycleResult{Projects: n, Resources: 1 + 10 + n + 20}
-		r.Phases = runPhases(t, plugins, gpuplaneLifecycleConfig(testCluster.Kubeconfig, n), true)
-		r.Floor = runPhases(t, plugins, floorConfig(r.Resources), false)
+		r.Phases = runPhases(t, plugins, gpuplaneLifecycleConfig(testCluster.Kubeconfig, n), true, func() {
+			one := planOneProject(t, plugins)
+			r.OneProject = &one
+		})
+		r.Floor = runPhases(t, plugins, floorConfig(r.Resources), false, nil)
 		r.NamespaceFloor = namespaceDeleteFloor(t, n+10)
 		results = append(results, r)
 		t.Log(r.markdown())
@@ -83,6 +81,7 @@ type lifecycleResult struct {
 	Phases         []phaseResult `json:"gpuplane"`
 	Floor          []phaseResult `json:"terraform_data"`
 	NamespaceFloor float64       `json:"namespace_delete_floor_seconds"`
+	OneProject     *phaseResult  `json:"one_project_plan,omitempty"`
 }
 
 var lifecyclePhases = []struct {
@@ -110,128 +109,78 @@ func buildProvider(t *testing.T) string {
 	return dir
 }
 
-// runPhases runs the lifecycle in a new working directory.
-func runPhases(t *testing.T, plugins, config string, counted bool) []phaseResult {
+// runPhases runs the lifecycle in a new working directory; beforeDestroy
+// (if any) runs between the update and the destroy.
+func runPhases(t *testing.T, plugins, config string, counted bool, beforeDestroy func()) []phaseResult {
+	w := newBenchDir(t, plugins, config)
+	var out []phaseResult
+	for _, ph := range lifecyclePhases {
+		if ph.name == "destroy" && beforeDestroy != nil {
+			beforeDestroy()
+		}
+		out = append(out, w.run(t, ph.name, ph.args, counted))
+	}
+	return out
+}
+
+// benchDir is a working directory with a CLI configuration that takes
+// gpuplane from the benchmark's build.
+type benchDir struct{ dir, cliConfig string }
+
+func newBenchDir(t *testing.T, plugins, config string) benchDir {
 	dir := t.TempDir()
-	cliConfig := filepath.Join(dir, "terraformrc")
+	w := benchDir{dir: dir, cliConfig: filepath.Join(dir, "terraformrc")}
 	rc := fmt.Sprintf("provider_installation {\n  dev_overrides { \"gpuplane/gpuplane\" = %q }\n  direct {}\n}\n", plugins)
-	if err := os.WriteFile(cliConfig, []byte(rc), 0o600); err != nil {
+	if err := os.WriteFile(w.cliConfig, []byte(rc), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var out []phaseResult
-	for _, ph := range lifecyclePhases {
-		offset := fileSize(testCluster.AuditLog())
-		rss := watchPeakRSS("terraform-provider-gpuplane")
-		start := time.Now()
-		cmd := exec.Command(os.Getenv("TF_ACC_TERRAFORM_PATH"), append(ph.args, "-input=false", "-no-color")...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+cliConfig, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1")
-		var buf bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &buf, &buf
-		err := cmd.Run()
-		r := phaseResult{Phase: ph.name, Seconds: time.Since(start).Seconds(), PeakRSS: rss() >> 20}
-		if err != nil {
-			t.Fatalf("terraform %s: %v\n%s", ph.name, err, tail(buf.String()))
-		}
-		if counted {
-			r.Requests, r.Total = auditedRequests(t, testCluster.AuditLog(), offset)
-		} else {
-			r.PeakRSS = 0
-		}
-		out = append(out, r)
-	}
-	return out
+	return w
 }
 
-func fileSize(path string) int64 {
-	fi, err := os.Stat(path)
+// run times one terraform command; counted: with its API requests and the
+// provider's peak RSS.
+func (w benchDir) run(t *testing.T, name string, args []string, counted bool) phaseResult {
+	offset := fileSize(testCluster.AuditLog())
+	rss := watchPeakRSS("terraform-provider-gpuplane")
+	start := time.Now()
+	cmd := exec.Command(os.Getenv("TF_ACC_TERRAFORM_PATH"), append(args, "-input=false", "-no-color")...)
+	cmd.Dir = w.dir
+	cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+w.cliConfig, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1")
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	err := cmd.Run()
+	r := phaseResult{Phase: name, Seconds: time.Since(start).Seconds(), PeakRSS: rss() >> 20}
 	if err != nil {
-		return 0
+		t.Fatalf("terraform %s: %v\n%s", name, err, tail(buf.String()))
 	}
-	return fi.Size()
+	if counted {
+		r.Requests, r.Total = auditedRequests(t, testCluster.AuditLog(), offset)
+	} else {
+		r.PeakRSS = 0
+	}
+	return r
 }
 
-// auditedRequests counts the provider's requests (by user agent) in the
-// audit log from offset on, by verb and resource.
-func auditedRequests(t *testing.T, path string, offset int64) (map[string]int64, int64) {
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := f.Seek(offset, 0); err != nil {
-		t.Fatal(err)
-	}
-	counts := map[string]int64{}
-	var total int64
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
-		var e struct {
-			Stage     string `json:"stage"`
-			Verb      string `json:"verb"`
-			UserAgent string `json:"userAgent"`
-			ObjectRef struct {
-				Resource, Subresource string
-			} `json:"objectRef"`
-		}
-		if json.Unmarshal(sc.Bytes(), &e) != nil || !strings.HasPrefix(e.UserAgent, "terraform-provider-gpuplane/") ||
-			e.Stage != "ResponseComplete" {
-			continue
-		}
-		res := e.ObjectRef.Resource
-		if e.ObjectRef.Subresource != "" {
-			res += "/" + e.ObjectRef.Subresource
-		}
-		if res == "" {
-			res = "(discovery)"
-		}
-		counts[e.Verb+" "+res]++
-		total++
-	}
-	return counts, total
+// planOneProject plans, in a configuration of its own, one new project in
+// the first tenant of the platform the lifecycle applied: what it costs
+// must not grow with the cluster's other projects.
+func planOneProject(t *testing.T, plugins string) phaseResult {
+	config := fmt.Sprintf(`terraform {
+  required_providers {
+    gpuplane = { source = "gpuplane/gpuplane" }
+  }
 }
-
-// watchPeakRSS samples the peak RSS (VmHWM) of processes whose command is
-// name until the returned function is called, which returns it in bytes.
-func watchPeakRSS(name string) func() int64 {
-	var peak atomic.Int64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-			for _, p := range procs {
-				cmdline, err := os.ReadFile(p)
-				if err != nil || !strings.HasSuffix(strings.SplitN(string(cmdline), "\x00", 2)[0], "/"+name) {
-					continue
-				}
-				status, err := os.ReadFile(filepath.Join(filepath.Dir(p), "status"))
-				if err != nil {
-					continue
-				}
-				for _, line := range strings.Split(string(status), "\n") {
-					if kb, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-						n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(kb), "kB")), 10, 64)
-						if n<<10 > peak.Load() {
-							peak.Store(n << 10)
-						}
-					}
-				}
-			}
-			select {
-			case <-stop:
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-		}
-	}()
-	return func() int64 { close(stop); wg.Wait(); return peak.Load() }
+provider "gpuplane" { config_path = %q }
+resource "gpuplane_project" "extra" {
+  tenant    = "load-0"
+  name      = "extra"
+  gpu_quota = { limits = { "NVIDIA-H100" = 1 } }
+}
+`, testCluster.Kubeconfig)
+	return newBenchDir(t, plugins, config).run(t, "plan of one project (its own configuration)", []string{"plan"}, true)
 }
 
 // gpuplaneLifecycleConfig is loadConfig's platform with a scale variable
@@ -312,64 +261,5 @@ func namespaceDeleteFloor(t *testing.T, n int) float64 {
 			return time.Since(start).Seconds()
 		}
 		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func (r lifecycleResult) markdown() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "\n### %d projects (%d resources: 1 dataplane, 10 tenants, %d projects, 20 memberships)\n\n", r.Projects, r.Resources, r.Projects)
-	b.WriteString("| phase | gpuplane | terraform_data floor | ratio | API requests | provider peak RSS |\n|---|---|---|---|---|---|\n")
-	for i, p := range r.Phases {
-		floor := r.Floor[i].Seconds
-		ratio := fmt.Sprintf("%.1f×", p.Seconds/floor)
-		if p.Phase == "destroy" {
-			ratio += fmt.Sprintf(" (namespace floor %.1f s: %.2f×)", r.NamespaceFloor, p.Seconds/r.NamespaceFloor)
-		}
-		fmt.Fprintf(&b, "| %s | %.1f s | %.1f s | %s | %d | %d MiB |\n", p.Phase, p.Seconds, floor, ratio, p.Total, p.PeakRSS)
-	}
-	b.WriteString("\nRequests by verb and resource:\n\n| phase | requests |\n|---|---|\n")
-	for _, p := range r.Phases {
-		keys := make([]string, 0, len(p.Requests))
-		for k := range p.Requests {
-			keys = append(keys, k)
-		}
-		sort.Slice(keys, func(i, j int) bool { return p.Requests[keys[i]] > p.Requests[keys[j]] })
-		parts := make([]string, 0, len(keys))
-		for _, k := range keys {
-			parts = append(parts, fmt.Sprintf("%s %d", k, p.Requests[k]))
-		}
-		fmt.Fprintf(&b, "| %s | %s |\n", p.Phase, strings.Join(parts, ", "))
-	}
-	return b.String()
-}
-
-func writeResults(t *testing.T, results []lifecycleResult) {
-	bin, err := testcluster.BinDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(filepath.Dir(bin), "bench")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	js, err := json.MarshalIndent(map[string]any{
-		"machine": fmt.Sprintf("%s/%s, %d CPUs", runtime.GOOS, runtime.GOARCH, runtime.NumCPU()), "date": time.Now().UTC().Format(time.RFC3339),
-		"results": results,
-	}, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "results.json"), append(js, '\n'), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var md strings.Builder
-	fmt.Fprintf(&md, "# Lifecycle benchmark\n\n`make bench` (TestLifecycleBench) on %s/%s with %d CPUs, %s, the local control plane, "+
-		"terraform at its default parallelism (10). Regenerated by every run.\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(),
-		time.Now().UTC().Format("2006-01-02"))
-	for _, r := range results {
-		md.WriteString(r.markdown())
-	}
-	if err := os.WriteFile(filepath.Join(dir, "results.md"), []byte(md.String()), 0o644); err != nil {
-		t.Fatal(err)
 	}
 }
