@@ -6,6 +6,7 @@ package examples_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -20,6 +21,28 @@ import (
 
 // cli is a Terraform-compatible command line: terraform or tofu.
 type cli struct{ name, path string }
+
+// atLeast reports whether the CLI's version is major.minor or later.
+func (c cli) atLeast(t *testing.T, major, minor int) bool {
+	t.Helper()
+	cmd := exec.Command(c.path, "version", "-json")
+	cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+os.DevNull, "CHECKPOINT_DISABLE=1")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s version: %v", c.name, err)
+	}
+	var v struct {
+		Version string `json:"terraform_version"`
+	}
+	if err := json.Unmarshal(out, &v); err != nil {
+		t.Fatalf("%s version -json: %v: %s", c.name, err, out)
+	}
+	var gotMajor, gotMinor int
+	if _, err := fmt.Sscanf(v.Version, "%d.%d", &gotMajor, &gotMinor); err != nil {
+		t.Fatalf("%s version %q: %v", c.name, v.Version, err)
+	}
+	return gotMajor > major || (gotMajor == major && gotMinor >= minor)
+}
 
 // pluginDir holds the provider binary that every CLI run uses (built once).
 var pluginDir string

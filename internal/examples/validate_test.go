@@ -2,6 +2,8 @@ package examples_test
 
 import (
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -29,14 +31,41 @@ func TestExamplesValidate(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, dir := range dirs {
+				var byIdentity []byte
 				if isSnippet(dir) {
 					addScaffold(t, filepath.Join(w.dir, dir), scaffold)
+					byIdentity = takeFile(t, filepath.Join(w.dir, dir, "import-by-identity.tf"))
 				}
 				w.must(dir, "get")
 				w.must(dir, "validate")
+				// An import block by identity needs 1.12; it replaces the one by ID
+				// (one import block per resource).
+				if byIdentity != nil && w.cli.atLeast(t, 1, 12) {
+					takeFile(t, filepath.Join(w.dir, dir, "import-by-string-id.tf"))
+					if err := os.WriteFile(filepath.Join(w.dir, dir, "import-by-identity.tf"), byIdentity, 0o600); err != nil {
+						t.Fatal(err)
+					}
+					w.must(dir, "validate")
+				}
 			}
 		})
 	}
+}
+
+// takeFile removes a file and returns what it held (nil: no such file).
+func takeFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err == nil {
+		err = os.Remove(path)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func isSnippet(dir string) bool {

@@ -28,6 +28,7 @@ import (
 var (
 	_ resource.ResourceWithConfigure   = (*computeResource)(nil)
 	_ resource.ResourceWithImportState = (*computeResource)(nil)
+	_ resource.ResourceWithIdentity    = (*computeResource)(nil)
 	_ resource.ResourceWithModifyPlan  = (*computeResource)(nil)
 )
 
@@ -135,6 +136,7 @@ func flattenCompute(name string, spec crds.ComputeSpec, m *computeModel) {
 }
 
 func (r *computeResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	defer computeIdentity.sync(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	var plan computeModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	if resp.Diagnostics.HasError() {
@@ -156,6 +158,7 @@ func (r *computeResource) Create(ctx context.Context, req resource.CreateRequest
 }
 
 func (r *computeResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	defer computeIdentity.sync(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	var plan computeModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	if resp.Diagnostics.HasError() {
@@ -193,6 +196,7 @@ func (r *computeResource) write(ctx context.Context, c *kube.Client, m *computeM
 }
 
 func (r *computeResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	defer computeIdentity.sync(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	var state computeModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	c := r.p.readClient(&resp.Diagnostics)
@@ -248,6 +252,12 @@ func (r *computeResource) Delete(ctx context.Context, req resource.DeleteRequest
 }
 
 func (r *computeResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), req.ID)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+	computeIdentity.importState(ctx, req, resp, splitName, "a compute name, e.g. h100-pool")
+}
+
+// computeIdentity names the object of a compute resource.
+var computeIdentity = identity{{"name", "The compute's name."}}
+
+func (r *computeResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = computeIdentity.schema()
 }

@@ -32,6 +32,7 @@ import (
 var (
 	_ resource.ResourceWithConfigure   = (*dataplaneResource)(nil)
 	_ resource.ResourceWithImportState = (*dataplaneResource)(nil)
+	_ resource.ResourceWithIdentity    = (*dataplaneResource)(nil)
 	_ resource.ResourceWithModifyPlan  = (*dataplaneResource)(nil)
 )
 
@@ -225,6 +226,7 @@ func flattenDataplane(name string, spec crds.DataplaneSpec, m *dataplaneModel) {
 }
 
 func (r *dataplaneResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	defer dataplaneIdentity.sync(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	var plan dataplaneModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	if resp.Diagnostics.HasError() {
@@ -243,6 +245,7 @@ func (r *dataplaneResource) Create(ctx context.Context, req resource.CreateReque
 }
 
 func (r *dataplaneResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	defer dataplaneIdentity.sync(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	var plan dataplaneModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	if resp.Diagnostics.HasError() {
@@ -286,6 +289,7 @@ func (r *dataplaneResource) write(ctx context.Context, c *kube.Client, m *datapl
 }
 
 func (r *dataplaneResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	defer dataplaneIdentity.sync(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	var state dataplaneModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	c := r.p.readClient(&resp.Diagnostics)
@@ -355,8 +359,14 @@ func (r *dataplaneResource) Delete(ctx context.Context, req resource.DeleteReque
 }
 
 func (r *dataplaneResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), req.ID)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+	dataplaneIdentity.importState(ctx, req, resp, splitName, "a dataplane name, e.g. main")
+}
+
+// dataplaneIdentity names the object of a dataplane resource.
+var dataplaneIdentity = identity{{"name", "The dataplane's name."}}
+
+func (r *dataplaneResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = dataplaneIdentity.schema()
 }
 
 // refreshComputed reads the API server version and the nodes.

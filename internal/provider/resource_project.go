@@ -29,6 +29,7 @@ import (
 var (
 	_ resource.ResourceWithConfigure   = (*projectResource)(nil)
 	_ resource.ResourceWithImportState = (*projectResource)(nil)
+	_ resource.ResourceWithIdentity    = (*projectResource)(nil)
 	_ resource.ResourceWithModifyPlan  = (*projectResource)(nil)
 )
 
@@ -183,6 +184,7 @@ func flattenPlacement(pl map[string]map[string]string) types.Map {
 }
 
 func (r *projectResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	defer projectIdentity.sync(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	var plan projectModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	if resp.Diagnostics.HasError() {
@@ -207,6 +209,7 @@ func (r *projectResource) Create(ctx context.Context, req resource.CreateRequest
 }
 
 func (r *projectResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	defer projectIdentity.sync(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	var plan projectModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	if resp.Diagnostics.HasError() {
@@ -298,6 +301,7 @@ func (r *projectResource) reserve(ctx context.Context, c *kube.Client, t tenantV
 var errRefused = errors.New("refused by the quota rules")
 
 func (r *projectResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	defer projectIdentity.sync(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	var state projectModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	c := r.p.readClient(&resp.Diagnostics)
@@ -385,16 +389,17 @@ func (r *projectResource) Delete(ctx context.Context, req resource.DeleteRequest
 }
 
 func (r *projectResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	tenant, name, ok := splitQualified(req.ID)
-	if !ok {
-		resp.Diagnostics.AddError("Invalid import ID",
-			fmt.Sprintf("Import ID %q is not <tenant>/<project> (or <tenant>:<project>), e.g. research/vision.", req.ID))
-		return
+	projectIdentity.importState(ctx, req, resp, splitTenantScoped, "<tenant>/<project> (or <tenant>:<project>), e.g. research/vision")
+	if !resp.Diagnostics.HasError() {
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("deletion_protection"), true)...)
 	}
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("tenant"), tenant)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), tenant+"/"+name)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("deletion_protection"), true)...)
+}
+
+// projectIdentity names the object of a project resource.
+var projectIdentity = identity{{"tenant", "The project's tenant."}, {"name", "The project's name in its tenant."}}
+
+func (r *projectResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = projectIdentity.schema()
 }
 
 // splitQualified splits "<tenant>/<name>" or the DataOS form "<tenant>:<name>".

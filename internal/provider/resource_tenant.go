@@ -30,6 +30,7 @@ import (
 var (
 	_ resource.ResourceWithConfigure   = (*tenantResource)(nil)
 	_ resource.ResourceWithImportState = (*tenantResource)(nil)
+	_ resource.ResourceWithIdentity    = (*tenantResource)(nil)
 	_ resource.ResourceWithModifyPlan  = (*tenantResource)(nil)
 )
 
@@ -156,6 +157,7 @@ func flattenTenant(t platform.Tenant, uid string, m *tenantModel) {
 }
 
 func (r *tenantResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	defer tenantIdentity.sync(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	var plan tenantModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	if resp.Diagnostics.HasError() {
@@ -179,6 +181,7 @@ func (r *tenantResource) Create(ctx context.Context, req resource.CreateRequest,
 }
 
 func (r *tenantResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	defer tenantIdentity.sync(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	var plan tenantModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	var prior []string
@@ -223,6 +226,7 @@ func (r *tenantResource) write(ctx context.Context, c *kube.Client, m *tenantMod
 }
 
 func (r *tenantResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	defer tenantIdentity.sync(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	var state tenantModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	c := r.p.readClient(&resp.Diagnostics)
@@ -326,9 +330,17 @@ func (r *tenantResource) Delete(ctx context.Context, req resource.DeleteRequest,
 }
 
 func (r *tenantResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), req.ID)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("deletion_protection"), true)...)
+	tenantIdentity.importState(ctx, req, resp, splitName, "a tenant name, e.g. research")
+	if !resp.Diagnostics.HasError() {
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("deletion_protection"), true)...)
+	}
+}
+
+// tenantIdentity names the object of a tenant resource.
+var tenantIdentity = identity{{"name", "The tenant's name."}}
+
+func (r *tenantResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = tenantIdentity.schema()
 }
 
 func objectsInSyncAttribute() schema.BoolAttribute {

@@ -28,6 +28,7 @@ import (
 var (
 	_ resource.ResourceWithConfigure      = (*membershipResource)(nil)
 	_ resource.ResourceWithImportState    = (*membershipResource)(nil)
+	_ resource.ResourceWithIdentity       = (*membershipResource)(nil)
 	_ resource.ResourceWithModifyPlan     = (*membershipResource)(nil)
 	_ resource.ResourceWithValidateConfig = (*membershipResource)(nil)
 )
@@ -124,6 +125,7 @@ func flattenMembership(mb platform.Membership, m *membershipModel) {
 }
 
 func (r *membershipResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	defer membershipIdentity.sync(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	var plan membershipModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	if resp.Diagnostics.HasError() {
@@ -145,6 +147,7 @@ func (r *membershipResource) Create(ctx context.Context, req resource.CreateRequ
 }
 
 func (r *membershipResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	defer membershipIdentity.sync(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	var plan membershipModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	if resp.Diagnostics.HasError() {
@@ -184,6 +187,7 @@ func (r *membershipResource) write(ctx context.Context, c *kube.Client, mb platf
 }
 
 func (r *membershipResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	defer membershipIdentity.sync(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	var state membershipModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	c := r.p.readClient(&resp.Diagnostics)
@@ -228,13 +232,12 @@ func (r *membershipResource) Delete(ctx context.Context, req resource.DeleteRequ
 }
 
 func (r *membershipResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	tenant, name, ok := splitQualified(req.ID)
-	if !ok {
-		resp.Diagnostics.AddError("Invalid import ID",
-			fmt.Sprintf("Import ID %q is not <tenant>/<membership> (or <tenant>:<membership>), e.g. research/alice.", req.ID))
-		return
-	}
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("tenant"), tenant)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), tenant+"/"+name)...)
+	membershipIdentity.importState(ctx, req, resp, splitTenantScoped, "<tenant>/<membership> (or <tenant>:<membership>), e.g. research/alice")
+}
+
+// membershipIdentity names the object of a membership resource.
+var membershipIdentity = identity{{"tenant", "The membership's tenant."}, {"name", "The membership's name in its tenant."}}
+
+func (r *membershipResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = membershipIdentity.schema()
 }

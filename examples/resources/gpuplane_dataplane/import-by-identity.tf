@@ -1,0 +1,6 @@
+import {
+  to = gpuplane_dataplane.main
+  identity = {
+    name = "main"
+  }
+}

@@ -1,0 +1,7 @@
+import {
+  to = gpuplane_project.vision
+  identity = {
+    tenant = "research"
+    name   = "vision"
+  }
+}

@@ -1,0 +1,6 @@
+import {
+  to = gpuplane_tenant.research
+  identity = {
+    name = "research"
+  }
+}

@@ -1,0 +1,7 @@
+import {
+  to = gpuplane_tenant_membership.finance
+  identity = {
+    tenant = "research"
+    name   = "finance"
+  }
+}
