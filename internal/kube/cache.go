@@ -147,7 +147,7 @@ func (c *Client) CachedGet(ctx context.Context, gvr schema.GroupVersionResource,
 	if namespace == "" {
 		scope.name = name
 	}
-	if !c.cache.narrow(c.listKey(gvr, listScope{}, selector), scope, c.cache.generation(gvr.Group+"/"+gvr.Resource)) {
+	if !c.cache.narrow(listBase(gvr, selector), scope, c.cache.generation(gvr.Group+"/"+gvr.Resource)) {
 		scope = listScope{}
 	}
 	l, err := c.cachedListIn(ctx, gvr, scope, selector)
@@ -160,26 +160,43 @@ func (c *Client) CachedGet(ctx context.Context, gvr schema.GroupVersionResource,
 // smallLookups is how many namespaces (or objects of a cluster-scoped kind)
 // a client looks up in a list, per write generation of its kind, before it
 // lists the whole kind instead.
-const smallLookups = 4
+const smallLookups = 2
 
 // listScope narrows a LIST to a namespace, to one object by name, or by
-// more labels.
+// more labels; the zero scope is the whole list.
 type listScope struct{ namespace, name, labels string }
 
-// narrow reports whether a look-up in the list key may read just scope:
+// listBase is the part of a list key that names the resource and selector.
+func listBase(gvr schema.GroupVersionResource, selector string) string {
+	return gvr.String() + "?" + selector
+}
+
+// key is the cache key of the list of base in scope.
+func (s listScope) key(base string) string {
+	return base + "&ns=" + s.namespace + "&name=" + s.name + "&labels=" + s.labels
+}
+
+// narrow reports whether a look-up in the list base may read just scope:
 // the whole list is not cached, and scope is one of the first smallLookups
 // scopes looked up since the generation gen (a write of the kind starts the
 // count again: an apply writes objects and reads them back one by one).
-func (l *listCache) narrow(key string, scope listScope, gen [2]int64) bool {
+// Narrow lists of an older generation are dropped then: an apply of N
+// projects reads N namespaces' lists, and keeps none it cannot use.
+func (l *listCache) narrow(base string, scope listScope, gen [2]int64) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if e, ok := l.entries[key]; ok && e.gen == gen {
+	if e, ok := l.entries[listScope{}.key(base)]; ok && e.gen == gen {
 		return false // the whole list is at hand
 	}
-	n := l.narrowed[key]
+	n := l.narrowed[base]
 	if n == nil || n.gen != gen {
+		if n != nil {
+			for s := range n.scopes {
+				delete(l.entries, s.key(base))
+			}
+		}
 		n = &narrowed{gen: gen, scopes: map[listScope]bool{}}
-		l.narrowed[key] = n
+		l.narrowed[base] = n
 	}
 	if n.scopes[scope] {
 		return true
@@ -197,17 +214,13 @@ type narrowed struct {
 	scopes map[listScope]bool
 }
 
-func (c *Client) listKey(gvr schema.GroupVersionResource, scope listScope, selector string) string {
-	return gvr.String() + "?" + selector + "&ns=" + scope.namespace + "&name=" + scope.name + "&labels=" + scope.labels
-}
-
 func (c *Client) cachedList(ctx context.Context, gvr schema.GroupVersionResource, selector string) (*cachedList, error) {
 	return c.cachedListIn(ctx, gvr, listScope{}, selector)
 }
 
 // cachedListIn is the cached LIST of gvr and selector in scope.
 func (c *Client) cachedListIn(ctx context.Context, gvr schema.GroupVersionResource, scope listScope, selector string) (*cachedList, error) {
-	key := c.listKey(gvr, scope, selector)
+	key := scope.key(listBase(gvr, selector))
 	fresh := func() (*cachedList, [2]int64, bool) {
 		gen := c.cache.generation(gvr.Group + "/" + gvr.Resource)
 		c.cache.mu.Lock()
@@ -302,7 +315,7 @@ func decodeList[T any](l *cachedList) ([]T, error) {
 // selector, filtered.
 func CachedListAsNarrowing[T any](ctx context.Context, c *Client, gvr schema.GroupVersionResource, selector, narrow string) ([]T, error) {
 	scope := listScope{labels: narrow}
-	if !c.cache.narrow(c.listKey(gvr, listScope{}, selector), scope, c.cache.generation(gvr.Group+"/"+gvr.Resource)) {
+	if !c.cache.narrow(listBase(gvr, selector), scope, c.cache.generation(gvr.Group+"/"+gvr.Resource)) {
 		scope = listScope{}
 	}
 	l, err := c.cachedListIn(ctx, gvr, scope, selector)
