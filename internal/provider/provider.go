@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/function"
+	"github.com/hashicorp/terraform-plugin-framework/list"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -28,8 +29,9 @@ import (
 )
 
 var (
-	_ provider.Provider              = (*gpuplaneProvider)(nil)
-	_ provider.ProviderWithFunctions = (*gpuplaneProvider)(nil)
+	_ provider.Provider                  = (*gpuplaneProvider)(nil)
+	_ provider.ProviderWithFunctions     = (*gpuplaneProvider)(nil)
+	_ provider.ProviderWithListResources = (*gpuplaneProvider)(nil)
 )
 
 // New returns a constructor of the provider at the given version.
@@ -156,7 +158,7 @@ func (p *gpuplaneProvider) Configure(ctx context.Context, req provider.Configure
 		}
 		tflog.Info(ctx, "provider configuration not known yet; no request will be sent")
 		data := &providerData{client: kube.UnknownLazy(), plans: newPlanCache()}
-		resp.ResourceData, resp.DataSourceData = data, data
+		resp.ResourceData, resp.DataSourceData, resp.ListResourceData = data, data, data
 		return
 	}
 
@@ -172,7 +174,7 @@ func (p *gpuplaneProvider) Configure(ctx context.Context, req provider.Configure
 	}
 	cfg.UserAgent = "terraform-provider-gpuplane/" + p.version
 	data := &providerData{client: kube.NewLazy(cfg), plans: newPlanCache()}
-	resp.ResourceData, resp.DataSourceData = data, data
+	resp.ResourceData, resp.DataSourceData, resp.ListResourceData = data, data, data
 }
 
 // configFromModel turns the provider block, with environment fallbacks for
@@ -294,6 +296,10 @@ func (p *gpuplaneProvider) Resources(_ context.Context) []func() resource.Resour
 		NewProjectResource,
 		NewTenantMembershipResource,
 	}
+}
+
+func (p *gpuplaneProvider) ListResources(_ context.Context) []func() list.ListResource {
+	return []func() list.ListResource{NewTenantListResource, NewProjectListResource}
 }
 
 func (p *gpuplaneProvider) Functions(_ context.Context) []func() function.Function {

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
@@ -22,10 +23,32 @@ func NewServer(version string) func() tfprotov6.ProviderServer {
 // effective_gpu_quota(tenant, null, families) failed there; Terraform sends
 // a null. MessagePack's nil (0xc0) is the null of every type.
 //
-// It forwards the methods of tfprotov6.ProviderServer only: a list resource
-// (an optional interface today) needs its methods forwarded here too.
+// It forwards every method of the framework's server, the list resources'
+// (an optional interface of terraform-plugin-go today) included.
 type nullArguments struct {
 	tfprotov6.ProviderServer
+}
+
+// listServer is the list resources' part of the framework's server.
+type listServer interface {
+	ListResource(context.Context, *tfprotov6.ListResourceRequest) (*tfprotov6.ListResourceServerStream, error)
+	ValidateListResourceConfig(context.Context, *tfprotov6.ValidateListResourceConfigRequest) (*tfprotov6.ValidateListResourceConfigResponse, error)
+}
+
+func (s nullArguments) ListResource(ctx context.Context, req *tfprotov6.ListResourceRequest) (*tfprotov6.ListResourceServerStream, error) {
+	ls, ok := s.ProviderServer.(listServer)
+	if !ok {
+		return nil, errors.New("the provider server has no list resources")
+	}
+	return ls.ListResource(ctx, req)
+}
+
+func (s nullArguments) ValidateListResourceConfig(ctx context.Context, req *tfprotov6.ValidateListResourceConfigRequest) (*tfprotov6.ValidateListResourceConfigResponse, error) {
+	ls, ok := s.ProviderServer.(listServer)
+	if !ok {
+		return nil, errors.New("the provider server has no list resources")
+	}
+	return ls.ValidateListResourceConfig(ctx, req)
 }
 
 func (s nullArguments) CallFunction(ctx context.Context, req *tfprotov6.CallFunctionRequest) (*tfprotov6.CallFunctionResponse, error) {
