@@ -119,9 +119,10 @@ func AwaitNamespaceAdoptable(ctx context.Context, c *kube.Client, name string, o
 // of owner's being deleted is no error (the apply waits for it). adopting
 // reports a namespace that exists and is not gpuplane's (allowed only with
 // adopt): the apply makes it owner's.
-// It reads the namespace from the cached LIST of all namespaces: a plan of
-// N new projects costs one LIST, not N GETs.
-// (An apply's own namespace writes keep dropping that list: there, one GET.)
+// It reads the namespace through the read cache: a plan of N new projects
+// costs a LIST of all namespaces, not N GETs; a plan of one, a LIST of just
+// that name. (An apply's own namespace writes keep dropping the lists:
+// there, one GET.)
 func PlanNamespaceAdoptable(ctx context.Context, c *kube.Client, name string, owner Owner, adopt bool) (adopting bool, err error) {
 	read := func() (*corev1.Namespace, error) {
 		return kube.CachedGetAs[corev1.Namespace](ctx, c, kube.Namespaces, "", "", name)
