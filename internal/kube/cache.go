@@ -254,6 +254,9 @@ func (c *Client) cachedListIn(ctx context.Context, gvr schema.GroupVersionResour
 	}
 	l = &cachedList{gen: gen, items: items, index: make(map[string]*unstructured.Unstructured, len(items))}
 	for i := range items {
+		// Field managers are most of an object applied server-side, and
+		// only a drift report names them: it reads the object with GetAs.
+		unstructured.RemoveNestedField(items[i].Object, "metadata", "managedFields")
 		l.index[items[i].GetNamespace()+"/"+items[i].GetName()] = &items[i]
 	}
 	c.cache.mu.Lock()
@@ -279,6 +282,17 @@ func (c *Client) CachedGetOrGet(ctx context.Context, gvr schema.GroupVersionReso
 		return obj, err
 	}
 	return c.Get(ctx, gvr, namespace, name)
+}
+
+// GetAs is Get decoded into a typed object (managedFields included, which
+// cached objects do not keep); nil when missing.
+func GetAs[T any](ctx context.Context, c *Client, gvr schema.GroupVersionResource, namespace, name string) (*T, error) {
+	obj, err := c.Get(ctx, gvr, namespace, name)
+	if err != nil || obj == nil {
+		return nil, err
+	}
+	out := new(T)
+	return out, runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Object, out)
 }
 
 // CachedGetAs is CachedGet decoded into a typed object; nil when missing.

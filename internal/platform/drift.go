@@ -18,10 +18,11 @@ import (
 // ProjectDrift describes, for a plan, how a project's objects differ from
 // what gpuplane writes: each line names the object, the field, who changed
 // it (its field manager), the live value, and the value the apply restores.
-// Empty when nothing differs.
+// Empty when nothing differs. It reads the objects uncached: the read
+// cache drops the field managers that say who changed what.
 func ProjectDrift(ctx context.Context, c *kube.Client, p Project, t Tenant, cat quota.Catalog, eff quota.Scope) ([]string, error) {
 	var out []string
-	ns, err := kube.CachedGetAs[corev1.Namespace](ctx, c, kube.Namespaces, ManagedSelector, "", p.Namespace)
+	ns, err := GetNamespace(ctx, c, p.Namespace)
 	if err != nil {
 		return nil, err
 	}
@@ -35,13 +36,13 @@ func ProjectDrift(ctx context.Context, c *kube.Client, p Project, t Tenant, cat 
 				p.Namespace, k, got, changedBy(ns.ManagedFields, c.FieldManager, "f:"+k), want))
 		}
 	}
-	rq, err := GetResourceQuota(ctx, c, p.Namespace)
+	rq, err := kube.GetAs[corev1.ResourceQuota](ctx, c, kube.ResourceQuotas, p.Namespace, GPUQuotaName)
 	if err != nil {
 		return nil, err
 	}
 	out = append(out, quotaDrift(rq, p.Namespace, quota.Hard(eff, cat), c.FieldManager)...)
 	for _, b := range ProjectBindings(t, p.Roles) {
-		live, err := kube.CachedGetAs[rbacv1.RoleBinding](ctx, c, kube.RoleBindings, ManagedSelector, p.Namespace, b.Name)
+		live, err := kube.GetAs[rbacv1.RoleBinding](ctx, c, kube.RoleBindings, p.Namespace, b.Name)
 		if err != nil {
 			return nil, err
 		}
