@@ -250,14 +250,3 @@ func (r *computeResource) Delete(ctx context.Context, req resource.DeleteRequest
 		resp.Diagnostics.AddError("Cannot delete compute", err.Error())
 	}
 }
-
-func (r *computeResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	computeIdentity.importState(ctx, req, resp, splitName, "a compute name, e.g. h100-pool")
-}
-
-// computeIdentity names the object of a compute resource.
-var computeIdentity = identity{{"name", "The compute's name."}}
-
-func (r *computeResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
-	resp.IdentitySchema = computeIdentity.schema()
-}

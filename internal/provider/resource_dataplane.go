@@ -358,17 +358,6 @@ func (r *dataplaneResource) Delete(ctx context.Context, req resource.DeleteReque
 	}
 }
 
-func (r *dataplaneResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	dataplaneIdentity.importState(ctx, req, resp, splitName, "a dataplane name, e.g. main")
-}
-
-// dataplaneIdentity names the object of a dataplane resource.
-var dataplaneIdentity = identity{{"name", "The dataplane's name."}}
-
-func (r *dataplaneResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
-	resp.IdentitySchema = dataplaneIdentity.schema()
-}
-
 // refreshComputed reads the API server version and the nodes.
 func refreshComputed(ctx context.Context, c *kube.Client, m *dataplaneModel) diag.Diagnostics {
 	var diags diag.Diagnostics

@@ -388,20 +388,6 @@ func (r *projectResource) Delete(ctx context.Context, req resource.DeleteRequest
 	}
 }
 
-func (r *projectResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	projectIdentity.importState(ctx, req, resp, splitTenantScoped, "<tenant>/<project> (or <tenant>:<project>), e.g. research/vision")
-	if !resp.Diagnostics.HasError() {
-		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("deletion_protection"), true)...)
-	}
-}
-
-// projectIdentity names the object of a project resource.
-var projectIdentity = identity{{"tenant", "The project's tenant."}, {"name", "The project's name in its tenant."}}
-
-func (r *projectResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
-	resp.IdentitySchema = projectIdentity.schema()
-}
-
 // splitQualified splits "<tenant>/<name>" or the DataOS form "<tenant>:<name>".
 func splitQualified(id string) (tenant, name string, ok bool) {
 	for _, sep := range []string{"/", ":"} {

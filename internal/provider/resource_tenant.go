@@ -329,20 +329,6 @@ func (r *tenantResource) Delete(ctx context.Context, req resource.DeleteRequest,
 	}
 }
 
-func (r *tenantResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	tenantIdentity.importState(ctx, req, resp, splitName, "a tenant name, e.g. research")
-	if !resp.Diagnostics.HasError() {
-		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("deletion_protection"), true)...)
-	}
-}
-
-// tenantIdentity names the object of a tenant resource.
-var tenantIdentity = identity{{"name", "The tenant's name."}}
-
-func (r *tenantResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
-	resp.IdentitySchema = tenantIdentity.schema()
-}
-
 func objectsInSyncAttribute() schema.BoolAttribute {
 	return schema.BoolAttribute{Computed: true,
 		MarkdownDescription: "False when an object gpuplane manages for this resource (namespace, RoleBinding, " +

@@ -230,14 +230,3 @@ func (r *membershipResource) Delete(ctx context.Context, req resource.DeleteRequ
 		resp.Diagnostics.AddError("Cannot delete membership", err.Error())
 	}
 }
-
-func (r *membershipResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	membershipIdentity.importState(ctx, req, resp, splitTenantScoped, "<tenant>/<membership> (or <tenant>:<membership>), e.g. research/alice")
-}
-
-// membershipIdentity names the object of a membership resource.
-var membershipIdentity = identity{{"tenant", "The membership's tenant."}, {"name", "The membership's name in its tenant."}}
-
-func (r *membershipResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
-	resp.IdentitySchema = membershipIdentity.schema()
-}
